@@ -1,0 +1,123 @@
+"""loopline: the whole loop around a model, in one package.
+
+``import loopline`` is cheap: the SDK's functions and classes are imported on first use.
+
+Examples:
+    >>> import loopline
+    >>> callable(loopline.start_run)
+    True
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0.dev0"
+
+_LAZY = {
+    "ActiveRun": "loopline.client.fluent",
+    "Client": "loopline.client.client",
+    "Experiment": "loopline.entities",
+    "Metric": "loopline.entities",
+    "Run": "loopline.entities",
+    "RunStatus": "loopline.entities",
+    "Settings": "loopline.config",
+    "active_run": "loopline.client.fluent",
+    "delete_tag": "loopline.client.fluent",
+    "end_run": "loopline.client.fluent",
+    "errors": "loopline.errors",
+    "flush": "loopline.client.fluent",
+    "get_client": "loopline.client.fluent",
+    "get_run": "loopline.client.fluent",
+    "get_uri": "loopline.client.fluent",
+    "log_artifact": "loopline.client.fluent",
+    "log_artifacts": "loopline.client.fluent",
+    "log_metric": "loopline.client.fluent",
+    "log_metrics": "loopline.client.fluent",
+    "log_param": "loopline.client.fluent",
+    "log_params": "loopline.client.fluent",
+    "log_text": "loopline.client.fluent",
+    "search_runs": "loopline.client.fluent",
+    "set_experiment": "loopline.client.fluent",
+    "set_tag": "loopline.client.fluent",
+    "set_tags": "loopline.client.fluent",
+    "set_uri": "loopline.client.fluent",
+    "start_run": "loopline.client.fluent",
+}
+
+__all__ = [
+    "__version__",
+    "ActiveRun",
+    "Client",
+    "Experiment",
+    "Metric",
+    "Run",
+    "RunStatus",
+    "Settings",
+    "active_run",
+    "delete_tag",
+    "end_run",
+    "errors",
+    "flush",
+    "get_client",
+    "get_run",
+    "get_uri",
+    "log_artifact",
+    "log_artifacts",
+    "log_metric",
+    "log_metrics",
+    "log_param",
+    "log_params",
+    "log_text",
+    "search_runs",
+    "set_experiment",
+    "set_tag",
+    "set_tags",
+    "set_uri",
+    "start_run",
+]
+
+if TYPE_CHECKING:
+    from loopline import errors
+    from loopline.client.client import Client
+    from loopline.client.fluent import (
+        ActiveRun,
+        active_run,
+        delete_tag,
+        end_run,
+        flush,
+        get_client,
+        get_run,
+        get_uri,
+        log_artifact,
+        log_artifacts,
+        log_metric,
+        log_metrics,
+        log_param,
+        log_params,
+        log_text,
+        search_runs,
+        set_experiment,
+        set_tag,
+        set_tags,
+        set_uri,
+        start_run,
+    )
+    from loopline.config import Settings
+    from loopline.entities import Experiment, Metric, Run, RunStatus
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'loopline' has no attribute {name!r}")
+    value = importlib.import_module(module)
+    if name != "errors":
+        value = getattr(value, name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

@@ -1,0 +1,94 @@
+"""Settings: the one place loopline reads its ``LOOPLINE_*`` environment variables.
+
+Entry points (the SDK's first call, the CLI, the server) build a :class:`Settings` once and pass it
+down; no other module reads the environment.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["Settings", "is_remote_uri"]
+
+
+def is_remote_uri(uri: str | None) -> bool:
+    """True when ``uri`` names a loopline server rather than a local store."""
+    return bool(uri) and str(uri).startswith(("http://", "https://"))
+
+
+class Settings(BaseSettings):
+    """All of loopline's settings, read from ``LOOPLINE_*`` environment variables.
+
+    Examples:
+        >>> Settings(home="/tmp/ll").resolved_database_url()
+        'sqlite:////tmp/ll/loopline.db'
+    """
+
+    model_config = SettingsConfigDict(env_prefix="LOOPLINE_", extra="ignore")
+
+    uri: str | None = Field(
+        default=None,
+        description=(
+            "Where the SDK sends its calls: http(s)://host:port for a loopline server; a database "
+            "URL or a folder for a local store. Unset: the embedded store under `home`."
+        ),
+    )
+    home: Path = Field(
+        default=Path(".loopline"),
+        description="Folder of the embedded default: loopline.db and artifacts/ live here.",
+    )
+    database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL of the metadata store (sqlite:///... or postgresql://...).",
+    )
+    artifact_root: str | None = Field(
+        default=None,
+        description="Root of the artifact store: a local folder or an s3://bucket/prefix URL.",
+    )
+    token: str | None = Field(
+        default=None, description="API token the SDK sends to a loopline server."
+    )
+    capture_environment: bool = Field(
+        default=True,
+        description="Record the git commit, the Python version and installed packages on new runs.",
+    )
+    metric_flush_interval: float = Field(
+        default=1.0,
+        gt=0,
+        description="Seconds between background flushes of buffered metrics in the fluent SDK.",
+    )
+    metric_buffer_size: int = Field(
+        default=20_000,
+        gt=0,
+        description="Buffered metric values that trigger a flush in the fluent SDK.",
+    )
+    http_timeout: float = Field(
+        default=30.0, gt=0, description="Seconds the SDK waits for a loopline server to answer."
+    )
+    s3_endpoint_url: str | None = Field(
+        default=None, description="Endpoint of an S3-compatible store (MinIO, moto, Ceph...)."
+    )
+
+    def resolved_database_url(self) -> str:
+        """The metadata store URL: explicit, from a local ``uri``, or the embedded SQLite file."""
+        if self.database_url:
+            return self.database_url
+        if self.uri and not is_remote_uri(self.uri):
+            if "://" in self.uri:
+                return self.uri
+            return f"sqlite:///{Path(self.uri) / 'loopline.db'}"
+        return f"sqlite:///{self.home / 'loopline.db'}"
+
+    def resolved_artifact_root(self) -> str:
+        """The artifact root: explicit, beside a local store folder, or under ``home``."""
+        if self.artifact_root:
+            return self.artifact_root
+        if self.uri and not is_remote_uri(self.uri) and "://" not in self.uri:
+            return str(Path(self.uri) / "artifacts")
+        url = self.resolved_database_url()
+        if url.startswith("sqlite:///") and not self.database_url:
+            return str(Path(url.removeprefix("sqlite:///")).parent / "artifacts")
+        return str(self.home / "artifacts")

@@ -1,0 +1,389 @@
+"""The tracking service: experiments, runs and what is logged to them.
+
+It holds the business rules and takes its storage by argument. The local SDK backend calls it
+in-process; the server's routes call it for remote clients. Both see the same results and errors.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from loopline.artifacts import ArtifactStore, check_relative_path, walk_folder
+from loopline.entities import (
+    Experiment,
+    FileInfo,
+    LifecycleStage,
+    Metric,
+    Page,
+    Run,
+    RunInfo,
+    RunStatus,
+    ViewType,
+)
+from loopline.errors import InvalidArgumentError, InvalidStateError, NotFoundError
+from loopline.filters import parse_filter, parse_order_by
+from loopline.store import SqlTrackingStore
+from loopline.tracking import validation as v
+from loopline.tracking.names import random_run_name
+from loopline.tracking.paging import check_max_results, decode_token, encode_token
+
+__all__ = ["DEFAULT_EXPERIMENT_NAME", "MetricInput", "TrackingService", "now_ms"]
+
+DEFAULT_EXPERIMENT_NAME = "Default"
+ARTIFACT_SCHEME = "loopline-artifacts:"
+MetricInput = tuple[str, Any, Any, Any]  # key, value, timestamp (ms), step
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def _view(view: ViewType | str) -> ViewType:
+    try:
+        return ViewType(view)
+    except ValueError:
+        raise InvalidArgumentError(
+            f"The 'view' parameter must be one of {[x.value for x in ViewType]}; got {view!r}.",
+            field="view",
+        ) from None
+
+
+def _status(status: RunStatus | str) -> RunStatus:
+    try:
+        return RunStatus(str(status).lower())
+    except ValueError:
+        raise InvalidArgumentError(
+            f"The 'status' parameter must be one of {[s.value for s in RunStatus]}; "
+            f"got {status!r}.",
+            field="status",
+        ) from None
+
+
+def _string_map(values: Mapping[str, Any] | None, what: str) -> dict[str, str]:
+    if values is None:
+        return {}
+    if not isinstance(values, Mapping):
+        raise InvalidArgumentError(
+            f"The {what}s must be a mapping of key to value; got {type(values).__name__}.",
+            field=f"{what}s",
+        )
+    check_value = v.check_param_value if what == "param" else v.check_tag_value
+    return {v.check_key(k, what): check_value(k, val) for k, val in values.items()}
+
+
+class TrackingService:
+    """Experiments, runs, params, metrics, tags and artifacts over one metadata and blob store."""
+
+    def __init__(self, store: SqlTrackingStore, artifacts: ArtifactStore) -> None:
+        self.store = store
+        self.artifacts = artifacts
+
+    # -- experiments -------------------------------------------------------------------------
+
+    def create_experiment(self, name: str, *, tags: Mapping[str, Any] | None = None) -> str:
+        """Create an experiment; returns its id. Names are unique."""
+        return self.store.create_experiment(
+            v.check_name(name, "experiment", max_length=256),
+            artifact_root=ARTIFACT_SCHEME,
+            tags=_string_map(tags, "tag"),
+            now=now_ms(),
+        )
+
+    def get_experiment(self, experiment_id: str) -> Experiment:
+        return self.store.get_experiment(str(experiment_id))
+
+    def get_experiment_by_name(self, name: str) -> Experiment:
+        return self.store.get_experiment_by_name(v.check_name(name, "experiment", max_length=256))
+
+    def get_or_create_experiment(self, name: str) -> Experiment:
+        """The experiment of that name, created if missing (restored if deleted it is not)."""
+        try:
+            return self.get_experiment_by_name(name)
+        except NotFoundError:
+            pass
+        try:
+            return self.get_experiment(self.create_experiment(name))
+        except Exception:
+            return self.get_experiment_by_name(name)  # another process created it first
+
+    def default_experiment(self) -> Experiment:
+        return self.get_or_create_experiment(DEFAULT_EXPERIMENT_NAME)
+
+    def list_experiments(
+        self,
+        *,
+        view: ViewType | str = ViewType.ACTIVE_ONLY,
+        max_results: int | None = None,
+        page_token: str | None = None,
+    ) -> Page[Experiment]:
+        limit = check_max_results(max_results, 1000)
+        offset = decode_token(page_token)
+        items, more = self.store.list_experiments(view=_view(view), offset=offset, limit=limit)
+        return Page(items, encode_token(offset + limit) if more else None)
+
+    def rename_experiment(self, experiment_id: str, new_name: str) -> None:
+        name = v.check_name(new_name, "experiment", max_length=256)
+        self.store.update_experiment(str(experiment_id), name=name, now=now_ms())
+
+    def set_experiment_tag(self, experiment_id: str, key: str, value: Any) -> None:
+        tags = _string_map({key: value}, "tag")
+        self.store.update_experiment(str(experiment_id), tags=tags, now=now_ms())
+
+    def delete_experiment(self, experiment_id: str) -> None:
+        """Soft-delete an experiment; its runs are hidden with it. Restorable."""
+        self.store.update_experiment(
+            str(experiment_id), lifecycle_stage=LifecycleStage.DELETED, now=now_ms()
+        )
+
+    def restore_experiment(self, experiment_id: str) -> None:
+        self.store.update_experiment(
+            str(experiment_id), lifecycle_stage=LifecycleStage.ACTIVE, now=now_ms()
+        )
+
+    # -- runs --------------------------------------------------------------------------------
+
+    def create_run(
+        self,
+        experiment_id: str,
+        *,
+        run_name: str | None = None,
+        tags: Mapping[str, Any] | None = None,
+        parent_run_id: str | None = None,
+        start_time: int | None = None,
+        user_id: str | None = None,
+    ) -> Run:
+        """Start a run in ``running`` status."""
+        experiment_id = str(experiment_id)
+        if self.store.experiment_stage(experiment_id) is LifecycleStage.DELETED:
+            raise InvalidStateError(
+                f"Experiment {experiment_id} is deleted; restore it before starting runs in it.",
+                experiment_id=experiment_id,
+            )
+        run_id = uuid.uuid4().hex
+        name = v.check_name(run_name, "run") if run_name is not None else random_run_name()
+        info = RunInfo(
+            run_id=run_id,
+            experiment_id=experiment_id,
+            run_name=name,
+            status=RunStatus.RUNNING,
+            start_time=start_time if start_time is not None else now_ms(),
+            end_time=None,
+            lifecycle_stage=LifecycleStage.ACTIVE,
+            artifact_uri=f"{ARTIFACT_SCHEME}/{experiment_id}/{run_id}",
+            parent_run_id=parent_run_id,
+            user_id=user_id,
+        )
+        self.store.create_run(info, tags=_string_map(tags, "tag"))
+        return self.store.get_run(run_id)
+
+    def get_run(self, run_id: str) -> Run:
+        return self.store.get_run(str(run_id))
+
+    def update_run(
+        self,
+        run_id: str,
+        *,
+        status: RunStatus | str | None = None,
+        end_time: int | None = None,
+        run_name: str | None = None,
+    ) -> RunInfo:
+        """Change a run's status (ending it sets ``end_time``) or name."""
+        new_status = _status(status) if status is not None else None
+        if new_status is not None and new_status.is_terminal and end_time is None:
+            end_time = now_ms()
+        name = v.check_name(run_name, "run") if run_name is not None else None
+        self.store.update_run(str(run_id), status=new_status, end_time=end_time, run_name=name)
+        return self.store.get_run_info(str(run_id))
+
+    def end_run(self, run_id: str, status: RunStatus | str = RunStatus.FINISHED) -> RunInfo:
+        return self.update_run(run_id, status=status)
+
+    def delete_run(self, run_id: str) -> None:
+        """Soft-delete a run (hidden from default searches; restorable)."""
+        self.store.update_run(str(run_id), lifecycle_stage=LifecycleStage.DELETED)
+
+    def restore_run(self, run_id: str) -> None:
+        self.store.update_run(str(run_id), lifecycle_stage=LifecycleStage.ACTIVE)
+
+    def _writable(self, run_id: str) -> RunInfo:
+        info = self.store.get_run_info(str(run_id))
+        if info.lifecycle_stage is LifecycleStage.DELETED:
+            raise InvalidStateError(
+                f"Run {run_id} is deleted; restore it before logging to it.", run_id=run_id
+            )
+        return info
+
+    # -- logging -----------------------------------------------------------------------------
+
+    def log_batch(
+        self,
+        run_id: str,
+        *,
+        metrics: Iterable[MetricInput | Metric] = (),
+        params: Mapping[str, Any] | None = None,
+        tags: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Log metrics ``(key, value, timestamp, step)``, params and tags in one transaction.
+
+        A param logged again with the same value is a no-op; with another value it is a
+        :class:`~loopline.errors.ConflictError`, and nothing of the batch is written.
+        """
+        checked = [self._metric(m) for m in metrics]
+        clean_params = _string_map(params, "param")
+        clean_tags = _string_map(tags, "tag")
+        self._writable(run_id)
+        self.store.log_batch(str(run_id), metrics=checked, params=clean_params, tags=clean_tags)
+
+    @staticmethod
+    def _metric(metric: MetricInput | Metric) -> tuple[str, float, int, int]:
+        if isinstance(metric, Metric):
+            key, value, timestamp, step = metric.key, metric.value, metric.timestamp, metric.step
+        else:
+            try:
+                key, value, timestamp, step = metric
+            except (TypeError, ValueError):
+                raise InvalidArgumentError(
+                    f"Each metric must be (key, value, timestamp, step); got {metric!r}.",
+                    field="metrics",
+                ) from None
+        key = v.check_key(key, "metric")
+        return (
+            key,
+            v.check_metric_value(key, value),
+            v.check_timestamp(key, now_ms() if timestamp is None else timestamp),
+            v.check_step(key, 0 if step is None else step),
+        )
+
+    def log_metric(
+        self,
+        run_id: str,
+        key: str,
+        value: float,
+        *,
+        step: int | None = None,
+        timestamp: int | None = None,
+    ) -> None:
+        self.log_batch(run_id, metrics=[(key, value, timestamp, step)])
+
+    def log_param(self, run_id: str, key: str, value: Any) -> None:
+        self.log_batch(run_id, params={key: value})
+
+    def set_tag(self, run_id: str, key: str, value: Any) -> None:
+        self.log_batch(run_id, tags={key: value})
+
+    def delete_tag(self, run_id: str, key: str) -> None:
+        self._writable(run_id)
+        self.store.delete_tag(str(run_id), v.check_key(key, "tag"))
+
+    def get_metric_history(self, run_id: str, key: str) -> list[Metric]:
+        self.store.get_run_info(str(run_id))  # unknown runs are NotFound, not an empty series
+        return self.store.get_metric_history(str(run_id), v.check_key(key, "metric"))
+
+    # -- search ------------------------------------------------------------------------------
+
+    def search_runs(
+        self,
+        experiment_ids: Sequence[str],
+        *,
+        filter: str | None = None,
+        order_by: Sequence[str] = (),
+        view: ViewType | str = ViewType.ACTIVE_ONLY,
+        max_results: int | None = None,
+        page_token: str | None = None,
+    ) -> Page[Run]:
+        """Runs of the experiments that match ``filter``, in ``order_by`` order, one page."""
+        if isinstance(order_by, str):
+            order_by = [order_by]
+        ast = parse_filter(filter)
+        keys = parse_order_by(list(order_by))
+        limit = check_max_results(max_results, 1000)
+        offset = decode_token(page_token)
+        ids = [str(e) for e in experiment_ids]
+        for experiment_id in ids:
+            self.store.get_experiment(experiment_id)
+        runs, more = self.store.search_runs(
+            ids, filter_ast=ast, order_by=keys, view=_view(view), offset=offset, limit=limit
+        )
+        return Page(runs, encode_token(offset + limit) if more else None)
+
+    # -- artifacts ---------------------------------------------------------------------------
+
+    def log_artifact(
+        self, run_id: str, local_path: str | os.PathLike[str], artifact_path: str | None = None
+    ) -> str:
+        """Store a local file under ``artifact_path/<file name>``; returns its artifact path."""
+        folder = check_relative_path(artifact_path)
+        source = Path(local_path)
+        if not source.is_file():
+            raise NotFoundError(
+                f"The file {str(local_path)!r} does not exist.", path=str(local_path)
+            )
+        self._writable(run_id)
+        digest, size = self.artifacts.put_file(source)
+        path = f"{folder}/{source.name}" if folder else source.name
+        self.store.record_artifacts(str(run_id), [(path, digest, size)])
+        return path
+
+    def log_artifacts(
+        self, run_id: str, local_dir: str | os.PathLike[str], artifact_path: str | None = None
+    ) -> list[str]:
+        """Store every file under a folder, keeping its layout; symlinks out of it are refused."""
+        folder = check_relative_path(artifact_path)
+        self._writable(run_id)
+        files = list(walk_folder(local_dir))  # checks every symlink before anything is stored
+        records = []
+        for file, relative in files:
+            digest, size = self.artifacts.put_file(file)
+            records.append((f"{folder}/{relative}" if folder else relative, digest, size))
+        self.store.record_artifacts(str(run_id), records)
+        return [path for path, _, _ in records]
+
+    def log_artifact_bytes(self, run_id: str, artifact_path: str, data: bytes) -> str:
+        """Store bytes as the file ``artifact_path`` of the run."""
+        path = check_relative_path(artifact_path)
+        if not path:
+            raise InvalidArgumentError("The artifact_path must name a file.", field="artifact_path")
+        self._writable(run_id)
+        digest, size = self.artifacts.put_bytes(data)
+        self.store.record_artifacts(str(run_id), [(path, digest, size)])
+        return path
+
+    def list_artifacts(self, run_id: str, path: str | None = None) -> list[FileInfo]:
+        self.store.get_run_info(str(run_id))
+        return self.store.list_artifacts(str(run_id), check_relative_path(path, argument="path"))
+
+    def artifact_files(self, run_id: str, path: str | None = None) -> list[FileInfo]:
+        """Every file at or under ``path``; NotFoundError when there is none."""
+        self.store.get_run_info(str(run_id))
+        prefix = check_relative_path(path, argument="path")
+        files = self.store.artifact_files(str(run_id), prefix)
+        if not files:
+            raise NotFoundError(
+                f"Run {run_id} has no artifact at {prefix or '/'!r}.", run_id=run_id, path=prefix
+            )
+        return files
+
+    def read_artifact(self, run_id: str, path: str) -> bytes:
+        """The content of one artifact file."""
+        files = self.artifact_files(run_id, path)
+        exact = [f for f in files if f.path == check_relative_path(path, argument="path")]
+        if not exact:
+            raise InvalidArgumentError(
+                f"{path!r} is a folder of run {run_id}; name a file.", field="path"
+            )
+        return self.artifacts.read_bytes(exact[0].digest or "")
+
+    def download_artifacts(
+        self, run_id: str, path: str | None, destination: str | os.PathLike[str]
+    ) -> str:
+        """Copy a file or folder of artifacts into a local folder; returns the local path."""
+        prefix = check_relative_path(path, argument="path")
+        dest = Path(destination)
+        for file in self.artifact_files(run_id, prefix):
+            self.artifacts.download(file.digest or "", dest / file.path)
+        return str(dest / prefix) if prefix else str(dest)

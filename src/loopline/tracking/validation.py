@@ -1,0 +1,154 @@
+"""Checks on what callers log, shared by the service and the SDK so both fail the same way.
+
+Messages follow one shape: what is wrong, the argument, the constraint and the value received.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Any
+
+from loopline.errors import InvalidArgumentError
+
+__all__ = [
+    "MAX_KEY_LENGTH",
+    "MAX_NAME_LENGTH",
+    "MAX_PARAM_VALUE_LENGTH",
+    "MAX_TAG_VALUE_LENGTH",
+    "check_key",
+    "check_metric_value",
+    "check_name",
+    "check_param_value",
+    "check_step",
+    "check_tag_value",
+    "check_timestamp",
+]
+
+MAX_KEY_LENGTH = 250
+MAX_NAME_LENGTH = 250
+MAX_PARAM_VALUE_LENGTH = 6000
+MAX_TAG_VALUE_LENGTH = 8000
+_KEY_RE = re.compile(r"[\w\-. /:]+")
+_INT64 = 2**63
+
+
+def _shown(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def check_key(key: Any, what: str = "metric") -> str:
+    """A metric, param or tag key: 1 to 250 of letters, digits, ``_ - . / :`` and spaces."""
+    if not isinstance(key, str):
+        raise InvalidArgumentError(
+            f"A {what} key must be a string; got {type(key).__name__} {_shown(key)}.",
+            field="key",
+        )
+    if not key or len(key) > MAX_KEY_LENGTH:
+        raise InvalidArgumentError(
+            f"A {what} key must have 1 to {MAX_KEY_LENGTH} characters; got {len(key)}.",
+            field="key",
+        )
+    if _KEY_RE.fullmatch(key) is None:
+        raise InvalidArgumentError(
+            f"The {what} key {_shown(key)} may only contain letters, digits, spaces and the "
+            "characters _ - . / :",
+            field="key",
+        )
+    if key.startswith("/") or any(part in (".", "..") for part in key.split("/")):
+        raise InvalidArgumentError(
+            f"The {what} key {_shown(key)} must not start with '/' or contain '.' or '..' "
+            "path components.",
+            field="key",
+        )
+    return key
+
+
+def check_metric_value(key: str, value: Any) -> float:
+    """A metric value: any real number (NaN and infinities included), not a bool or a string."""
+    if type(value) is float:
+        return value
+    if isinstance(value, bool | str | bytes) or value is None:
+        raise InvalidArgumentError(
+            f"The value of metric {key!r} must be a number; got {type(value).__name__} "
+            f"{_shown(value)}.",
+            field="value",
+        )
+    try:
+        return float(value)
+    except (TypeError, ValueError, OverflowError):
+        raise InvalidArgumentError(
+            f"The value of metric {key!r} must be a number; got {type(value).__name__} "
+            f"{_shown(value)}.",
+            field="value",
+        ) from None
+
+
+def _check_int(value: Any, field: str, key: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        if isinstance(value, float) and value.is_integer() and math.isfinite(value):
+            value = int(value)
+        elif hasattr(value, "__index__"):
+            value = value.__index__()
+        else:
+            raise InvalidArgumentError(
+                f"The {field} of metric {key!r} must be an integer; got "
+                f"{type(value).__name__} {_shown(value)}.",
+                field=field,
+            )
+    if not -_INT64 <= value < _INT64:
+        raise InvalidArgumentError(
+            f"The {field} of metric {key!r} must fit in 64 bits; got {value}.", field=field
+        )
+    return int(value)
+
+
+def check_step(key: str, step: Any) -> int:
+    return _check_int(step, "step", key)
+
+
+def check_timestamp(key: str, timestamp: Any) -> int:
+    """Milliseconds since the epoch."""
+    return _check_int(timestamp, "timestamp", key)
+
+
+def check_param_value(key: str, value: Any) -> str:
+    """Params are stored as strings (as in MLflow); at most 6000 characters."""
+    text = value if isinstance(value, str) else str(value)
+    if len(text) > MAX_PARAM_VALUE_LENGTH:
+        raise InvalidArgumentError(
+            f"The value of param {key!r} has {len(text)} characters; at most "
+            f"{MAX_PARAM_VALUE_LENGTH} allowed.",
+            field="value",
+        )
+    return text
+
+
+def check_tag_value(key: str, value: Any) -> str:
+    text = value if isinstance(value, str) else str(value)
+    if len(text) > MAX_TAG_VALUE_LENGTH:
+        raise InvalidArgumentError(
+            f"The value of tag {key!r} has {len(text)} characters; at most "
+            f"{MAX_TAG_VALUE_LENGTH} allowed.",
+            field="value",
+        )
+    return text
+
+
+def check_name(name: Any, what: str, *, max_length: int = MAX_NAME_LENGTH) -> str:
+    """An experiment or run name: a non-blank string of at most ``max_length`` characters."""
+    if not isinstance(name, str):
+        raise InvalidArgumentError(
+            f"The {what} name must be a string; got {type(name).__name__} {_shown(name)}.",
+            field="name",
+        )
+    if not name.strip():
+        raise InvalidArgumentError(f"The {what} name must not be empty.", field="name")
+    if len(name) > max_length or any(ord(c) < 32 for c in name):
+        raise InvalidArgumentError(
+            f"The {what} name must have at most {max_length} printable characters; got "
+            f"{_shown(name)}.",
+            field="name",
+        )
+    return name
