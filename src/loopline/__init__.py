@@ -47,7 +47,6 @@ _LAZY = {
 }
 
 __all__ = [
-    "__version__",
     "ActiveRun",
     "Client",
     "Experiment",
@@ -55,6 +54,7 @@ __all__ = [
     "Run",
     "RunStatus",
     "Settings",
+    "__version__",
     "active_run",
     "delete_tag",
     "end_run",
