@@ -7,7 +7,7 @@ they talk to the local store or to a server.
 
 ::
 
-    LooplineError
+    LooplineError                                code INTERNAL
     ├── InvalidArgumentError (ValueError)        code INVALID_ARGUMENT
     │   ├── InvalidFilterError                   code INVALID_FILTER
     │   └── UnsafePathError                      code UNSAFE_PATH
@@ -157,8 +157,9 @@ def restore_error(payload: dict[str, Any]) -> LooplineError:
     message = str(payload.get("message", "unknown error"))
     details = payload.get("details") or {}
     if cls is InvalidFilterError:
+        rest = {k: val for k, val in details.items() if k not in ("position", "token")}
         return InvalidFilterError(
-            message, position=details.get("position"), token=details.get("token")
+            message, position=details.get("position"), token=details.get("token"), **rest
         )
     err = cls.__new__(cls)
     LooplineError.__init__(err, message, **details)

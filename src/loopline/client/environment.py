@@ -74,7 +74,7 @@ def installed_packages() -> str:
     if _packages is None:
         seen: dict[str, str] = {}
         for dist in metadata.distributions():
-            name = dist.metadata.get("Name")
+            name = dist.metadata["Name"]
             if name:
                 seen.setdefault(name.lower(), f"{name}=={dist.version}")
         _packages = "\n".join(seen[k] for k in sorted(seen)) + "\n"

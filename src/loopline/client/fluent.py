@@ -22,7 +22,12 @@ from typing import Any
 from loopline.client import environment
 from loopline.client.client import Client
 from loopline.entities import Experiment, LifecycleStage, Page, Run, RunStatus, ViewType
-from loopline.errors import ConnectionFailedError, InvalidStateError, StorageError
+from loopline.errors import (
+    ConnectionFailedError,
+    InvalidArgumentError,
+    InvalidStateError,
+    StorageError,
+)
 from loopline.tracking import validation as v
 
 __all__ = [
@@ -215,9 +220,7 @@ def set_experiment(name: str | None = None, *, experiment_id: str | None = None)
     elif name is not None:
         experiment = client.get_or_create_experiment(name)
     else:
-        raise v.InvalidArgumentError(
-            "set_experiment needs a name or an experiment_id.", field="name"
-        )
+        raise InvalidArgumentError("set_experiment needs a name or an experiment_id.", field="name")
     if experiment.lifecycle_stage is LifecycleStage.DELETED:
         raise InvalidStateError(
             f"Experiment {experiment.name!r} is deleted; restore it first "

@@ -51,7 +51,7 @@ def build_query(
     filter_ast: Node | None,
     order_by: Sequence[OrderKey],
     view: ViewType,
-) -> Select[tuple[str]]:
+) -> Select[Any]:
     """``SELECT run_id`` of matching runs in the requested order (paging is the caller's)."""
     query = select(RunRow.run_id).where(RunRow.experiment_id.in_(experiment_ids))
     if view is ViewType.ACTIVE_ONLY:

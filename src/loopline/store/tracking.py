@@ -80,11 +80,14 @@ class SqlTrackingStore:
             yield conn
 
     def _insert(self) -> Any:
+        """The dialect's INSERT, which has ``on_conflict_do_update`` on both databases."""
         if self.dialect == "postgresql":
-            from sqlalchemy.dialects.postgresql import insert as dialect_insert
-        else:
-            from sqlalchemy.dialects.sqlite import insert as dialect_insert
-        return dialect_insert
+            from sqlalchemy.dialects import postgresql
+
+            return postgresql.insert
+        from sqlalchemy.dialects import sqlite
+
+        return sqlite.insert
 
     # -- experiments -------------------------------------------------------------------------
 
@@ -323,7 +326,7 @@ class SqlTrackingStore:
                 select(TagRow.run_id, TagRow.key, TagRow.value).where(TagRow.run_id.in_(chunk))
             ):
                 tags[rid][key] = value
-            for rid, key, value, is_nan in conn.execute(
+            for rid, key, number, is_nan in conn.execute(
                 select(
                     LatestMetricRow.run_id,
                     LatestMetricRow.key,
@@ -331,7 +334,7 @@ class SqlTrackingStore:
                     LatestMetricRow.is_nan,
                 ).where(LatestMetricRow.run_id.in_(chunk))
             ):
-                metrics[rid][key] = math.nan if is_nan else value
+                metrics[rid][key] = math.nan if is_nan else number
         return [
             Run(infos[r], RunData(params=params[r], metrics=metrics[r], tags=tags[r]))
             for r in run_ids
@@ -518,7 +521,7 @@ class SqlTrackingStore:
         ids = [_experiment_int(e) for e in experiment_ids]
         query = search.build_query(ids, filter_ast, order_by, view)
         with self._read() as conn:
-            run_ids = list(conn.execute(query.offset(offset).limit(limit + 1)).scalars())
+            run_ids: list[str] = list(conn.execute(query.offset(offset).limit(limit + 1)).scalars())
             runs = self._load_runs(conn, run_ids[:limit])
         return runs, len(run_ids) > limit
 
