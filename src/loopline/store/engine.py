@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, OperationalError, ProgrammingError
-from sqlalchemy.pool import NullPool
+from sqlalchemy.pool import StaticPool
 
 from loopline.errors import InvalidArgumentError, MissingDependencyError, StorageError
 
@@ -63,17 +63,14 @@ def _create(url: str) -> Engine:
 
 
 def _create_sqlite(url: str, database: str | None) -> Engine:
-    if database and database != ":memory:":
-        Path(database).parent.mkdir(parents=True, exist_ok=True)
-    kwargs: dict[str, Any] = {"connect_args": {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}}
     if not database or database == ":memory:":
-        from sqlalchemy.pool import StaticPool
-
-        kwargs = {"poolclass": StaticPool, "connect_args": {"check_same_thread": False}}
+        # One shared connection, or every checkout would see a new, empty database.
+        engine = create_engine(
+            url, poolclass=StaticPool, connect_args={"check_same_thread": False}
+        )
     else:
-        kwargs["poolclass"] = NullPool if ":memory:" in url else None
-        kwargs = {k: v for k, v in kwargs.items() if v is not None}
-    engine = create_engine(url, **kwargs)
+        Path(database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:

@@ -37,6 +37,7 @@ __all__ = ["DEFAULT_EXPERIMENT_NAME", "MetricInput", "TrackingService", "now_ms"
 DEFAULT_EXPERIMENT_NAME = "Default"
 ARTIFACT_SCHEME = "loopline-artifacts:"
 MetricInput = tuple[str, Any, Any, Any]  # key, value, timestamp (ms), step
+_INT64 = 2**63
 
 
 def now_ms() -> int:
@@ -252,12 +253,17 @@ class TrackingService:
                     field="metrics",
                 ) from None
         key = v.check_key(key, "metric")
-        return (
-            key,
-            v.check_metric_value(key, value),
-            v.check_timestamp(key, now_ms() if timestamp is None else timestamp),
-            v.check_step(key, 0 if step is None else step),
-        )
+        if type(value) is not float:
+            value = v.check_metric_value(key, value)
+        if timestamp is None:
+            timestamp = now_ms()
+        elif type(timestamp) is not int or not -_INT64 <= timestamp < _INT64:
+            timestamp = v.check_timestamp(key, timestamp)
+        if step is None:
+            step = 0
+        elif type(step) is not int or not -_INT64 <= step < _INT64:
+            step = v.check_step(key, step)
+        return key, value, timestamp, step
 
     def log_metric(
         self,

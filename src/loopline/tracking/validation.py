@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 import re
+from functools import lru_cache
 from typing import Any
 
 from loopline.errors import InvalidArgumentError
@@ -38,6 +39,18 @@ def _shown(value: Any) -> str:
     return text if len(text) <= 80 else text[:77] + "..."
 
 
+@lru_cache(maxsize=8192)
+def _key_problem(key: str) -> str | None:
+    """What is wrong with a key, or None; cached: the same keys are logged again and again."""
+    if not key or len(key) > MAX_KEY_LENGTH:
+        return f"must have 1 to {MAX_KEY_LENGTH} characters; got {len(key)}"
+    if _KEY_RE.fullmatch(key) is None:
+        return "may only contain letters, digits, spaces and the characters _ - . / :"
+    if key.startswith("/") or any(part in (".", "..") for part in key.split("/")):
+        return "must not start with '/' or contain '.' or '..' path components"
+    return None
+
+
 def check_key(key: Any, what: str = "metric") -> str:
     """A metric, param or tag key: 1 to 250 of letters, digits, ``_ - . / :`` and spaces."""
     if not isinstance(key, str):
@@ -45,23 +58,9 @@ def check_key(key: Any, what: str = "metric") -> str:
             f"A {what} key must be a string; got {type(key).__name__} {_shown(key)}.",
             field="key",
         )
-    if not key or len(key) > MAX_KEY_LENGTH:
-        raise InvalidArgumentError(
-            f"A {what} key must have 1 to {MAX_KEY_LENGTH} characters; got {len(key)}.",
-            field="key",
-        )
-    if _KEY_RE.fullmatch(key) is None:
-        raise InvalidArgumentError(
-            f"The {what} key {_shown(key)} may only contain letters, digits, spaces and the "
-            "characters _ - . / :",
-            field="key",
-        )
-    if key.startswith("/") or any(part in (".", "..") for part in key.split("/")):
-        raise InvalidArgumentError(
-            f"The {what} key {_shown(key)} must not start with '/' or contain '.' or '..' "
-            "path components.",
-            field="key",
-        )
+    problem = _key_problem(key)
+    if problem is not None:
+        raise InvalidArgumentError(f"The {what} key {_shown(key)} {problem}.", field="key")
     return key
 
 
