@@ -107,15 +107,21 @@ class SqlTrackingStore:
                 raise AlreadyExistsError(
                     f"An experiment named {name!r} already exists (id {exists[0]}).", name=name
                 )
-            experiment_id = conn.execute(
-                insert(ExperimentRow).values(
-                    name=name,
-                    artifact_location="",
-                    lifecycle_stage=LifecycleStage.ACTIVE.value,
-                    creation_time=now,
-                    last_update_time=now,
-                )
-            ).inserted_primary_key[0]  # type: ignore[index]
+            try:
+                with conn.begin_nested():
+                    experiment_id = conn.execute(
+                        insert(ExperimentRow).values(
+                            name=name,
+                            artifact_location="",
+                            lifecycle_stage=LifecycleStage.ACTIVE.value,
+                            creation_time=now,
+                            last_update_time=now,
+                        )
+                    ).inserted_primary_key[0]  # type: ignore[index]
+            except IntegrityError:
+                raise AlreadyExistsError(
+                    f"An experiment named {name!r} already exists.", name=name
+                ) from None
             conn.execute(
                 update(ExperimentRow)
                 .where(ExperimentRow.experiment_id == experiment_id)

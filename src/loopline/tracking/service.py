@@ -25,7 +25,12 @@ from loopline.entities import (
     RunStatus,
     ViewType,
 )
-from loopline.errors import InvalidArgumentError, InvalidStateError, NotFoundError
+from loopline.errors import (
+    AlreadyExistsError,
+    InvalidArgumentError,
+    InvalidStateError,
+    NotFoundError,
+)
 from loopline.filters import parse_filter, parse_order_by
 from loopline.store import SqlTrackingStore
 from loopline.tracking import validation as v
@@ -109,7 +114,7 @@ class TrackingService:
             pass
         try:
             return self.get_experiment(self.create_experiment(name))
-        except Exception:
+        except AlreadyExistsError:
             return self.get_experiment_by_name(name)  # another process created it first
 
     def default_experiment(self) -> Experiment:
