@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import Connection, Engine, and_, delete, func, insert, or_, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 
 from loopline.entities import (
     Experiment,
@@ -26,7 +26,7 @@ from loopline.entities import (
     RunStatus,
     ViewType,
 )
-from loopline.errors import AlreadyExistsError, ConflictError, NotFoundError
+from loopline.errors import AlreadyExistsError, ConflictError, NotFoundError, StorageError
 from loopline.store import search
 from loopline.store.engine import open_engine
 from loopline.store.schema import (
@@ -76,12 +76,16 @@ class SqlTrackingStore:
 
     @contextmanager
     def _write(self) -> Iterator[Connection]:
-        with self.engine.connect().execution_options(loopline_write=True) as conn, conn.begin():
+        with (
+            _storage_errors(),
+            self.engine.connect().execution_options(loopline_write=True) as conn,
+            conn.begin(),
+        ):
             yield conn
 
     @contextmanager
     def _read(self) -> Iterator[Connection]:
-        with self.engine.connect() as conn, conn.begin():
+        with _storage_errors(), self.engine.connect() as conn, conn.begin():
             yield conn
 
     def _insert(self) -> Any:
@@ -577,6 +581,15 @@ class SqlTrackingStore:
                 )
             rows = conn.execute(query.order_by(ArtifactRow.path)).all()
         return [FileInfo(p, is_dir=False, size=s, digest=d) for p, d, s in rows]
+
+
+@contextmanager
+def _storage_errors() -> Iterator[None]:
+    """Database outages become StorageError; loopline errors raised inside pass through."""
+    try:
+        yield
+    except (OperationalError, InterfaceError) as exc:
+        raise StorageError(f"The metadata store failed: {exc.orig or exc}") from None
 
 
 def _run_info(row: Any) -> RunInfo:
