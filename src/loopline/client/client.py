@@ -122,7 +122,12 @@ class Client:
             try:
                 ids.append(self.backend.get_experiment_by_name(str(item)).experiment_id)
             except NotFoundError:
-                ids.append(self.backend.get_experiment(str(item)).experiment_id)
+                try:
+                    ids.append(self.backend.get_experiment(str(item)).experiment_id)
+                except NotFoundError:
+                    raise NotFoundError(
+                        f"No experiment named or with id {item!r}.", experiment=str(item)
+                    ) from None
         return ids
 
     # -- runs --------------------------------------------------------------------------------

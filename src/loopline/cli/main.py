@@ -1,0 +1,63 @@
+"""The ``loopline`` Typer application and its console-script entry point.
+
+Exit codes: 0 on success, 1 when loopline refuses or fails (any
+:class:`~loopline.errors.LooplineError`, shown as one ``error: <message>`` line on stderr, never a
+traceback), 2 on usage errors (Click's own). The mapping lives here, in :class:`LooplineGroup`, so
+the commands themselves never catch anything.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import typer
+from typer.core import TyperGroup
+
+from loopline import __version__
+from loopline.cli import demo, experiments, render, runs, server
+from loopline.errors import LooplineError
+
+__all__ = ["LooplineGroup", "app", "main"]
+
+
+class LooplineGroup(TyperGroup):
+    """The root command group: turns every LooplineError of a subcommand into exit code 1."""
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except LooplineError as exc:
+            render.print_error(exc.message)
+            raise typer.Exit(1) from None
+
+
+app = typer.Typer(
+    name="loopline",
+    cls=LooplineGroup,
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_show_locals=False,
+)
+app.add_typer(experiments.app, name="experiments")
+app.add_typer(runs.app, name="runs")
+app.command("server")(server.server)
+app.command("demo")(demo.demo)
+
+
+@app.callback()
+def root() -> None:
+    """loopline: the whole loop around a model, from the command line.
+
+    Store commands take --uri (default: LOOPLINE_URI, else the embedded store ./.loopline).
+    """
+
+
+@app.command("version")
+def version() -> None:
+    """Print loopline's version."""
+    typer.echo(f"loopline {__version__}")
+
+
+def main() -> None:
+    """Console-script entry point (``loopline = "loopline.cli.main:main"``)."""
+    app(prog_name="loopline")
