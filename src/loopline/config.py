@@ -73,22 +73,26 @@ class Settings(BaseSettings):
     )
 
     def resolved_database_url(self) -> str:
-        """The metadata store URL: explicit, from a local ``uri``, or the embedded SQLite file."""
+        """The metadata store URL: explicit, from a local ``uri``, or the embedded SQLite file.
+
+        Local paths are made absolute here, once, so a later change of working directory does
+        not move the store.
+        """
         if self.database_url:
             return self.database_url
         if self.uri and not is_remote_uri(self.uri):
             if "://" in self.uri:
                 return self.uri
-            return f"sqlite:///{Path(self.uri) / 'loopline.db'}"
-        return f"sqlite:///{self.home / 'loopline.db'}"
+            return f"sqlite:///{Path(self.uri).absolute() / 'loopline.db'}"
+        return f"sqlite:///{self.home.absolute() / 'loopline.db'}"
 
     def resolved_artifact_root(self) -> str:
         """The artifact root: explicit, beside a local store folder, or under ``home``."""
         if self.artifact_root:
             return self.artifact_root
         if self.uri and not is_remote_uri(self.uri) and "://" not in self.uri:
-            return str(Path(self.uri) / "artifacts")
+            return str(Path(self.uri).absolute() / "artifacts")
         url = self.resolved_database_url()
         if url.startswith("sqlite:///") and not self.database_url:
             return str(Path(url.removeprefix("sqlite:///")).parent / "artifacts")
-        return str(self.home / "artifacts")
+        return str(self.home.absolute() / "artifacts")
