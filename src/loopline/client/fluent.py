@@ -252,7 +252,7 @@ def start_run(
         >>> import tempfile, loopline
         >>> loopline.set_uri(tempfile.mkdtemp())
         >>> with loopline.start_run(run_name="doc") as run:
-        ...     loopline.log_param("alpha", 0.5)
+        ...     _ = loopline.log_param("alpha", 0.5)
         ...     loopline.log_metric("rmse", 0.73, step=1)
         >>> loopline.get_run(run.id).data.metrics
         {'rmse': 0.73}
