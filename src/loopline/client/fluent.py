@@ -14,19 +14,17 @@ import os
 import threading
 import time
 import weakref
-from collections import deque
 from collections.abc import Mapping, Sequence
 from types import TracebackType
 from typing import Any
 
 from loopline.client import environment
+from loopline.client.buffer import Flusher, MetricBuffer
 from loopline.client.client import Client
 from loopline.entities import Experiment, LifecycleStage, Page, Run, RunStatus, ViewType
 from loopline.errors import (
-    ConnectionFailedError,
     InvalidArgumentError,
     InvalidStateError,
-    StorageError,
 )
 from loopline.tracking import validation as v
 
@@ -57,72 +55,10 @@ _INT64 = 2**63
 _known_keys: set[str] = set()
 
 
-class _MetricBuffer:
-    """Checked metric values of one run waiting to be written.
-
-    Loggers append to a deque without a lock; flushes pop from its other end. Both are atomic,
-    so no value is lost or written twice whichever thread flushes.
-    """
-
-    def __init__(self, run_id: str, client: Client, limit: int) -> None:
-        self.run_id = run_id
-        self.client = client
-        self.limit = limit
-        self.items: deque[tuple[str, float, int, int]] = deque()
-        self.lock = threading.Lock()
-        self.error: BaseException | None = None
-
-    def _send(self) -> None:
-        """Write what is buffered; call with the lock held."""
-        items = self.items
-        batch = [items.popleft() for _ in range(len(items))]
-        if not batch:
-            return
-        try:
-            self.client.backend.log_batch(self.run_id, metrics=batch)
-        except (ConnectionFailedError, StorageError) as exc:
-            items.extendleft(reversed(batch))  # transient: keep the values for the next flush
-            self.error = exc
-        except Exception as exc:
-            self.error = exc
-
-    def flush(self) -> None:
-        """Write what is buffered and raise the first error any flush met since the last one."""
-        with self.lock:
-            self._send()
-            error, self.error = self.error, None
-        if error is not None:
-            raise error
-
-
-class _Flusher:
-    """One daemon thread per process that flushes every live buffer on an interval."""
-
-    def __init__(self) -> None:
-        self.buffers: weakref.WeakSet[_MetricBuffer] = weakref.WeakSet()
-        self.interval = 1.0
-        self.thread: threading.Thread | None = None
-
-    def register(self, buffer: _MetricBuffer, interval: float) -> None:
-        self.buffers.add(buffer)
-        self.interval = interval
-        if self.thread is None or not self.thread.is_alive():
-            self.thread = threading.Thread(target=self._loop, name="loopline-flush", daemon=True)
-            self.thread.start()
-
-    def _loop(self) -> None:
-        while True:
-            time.sleep(self.interval)
-            for buffer in list(self.buffers):
-                if buffer.items:
-                    with buffer.lock:
-                        buffer._send()  # errors wait in buffer.error for the caller's flush
-
-
 class ActiveRun:
     """The run a ``with loopline.start_run():`` block works in."""
 
-    def __init__(self, run: Run, client: Client, buffer: _MetricBuffer) -> None:
+    def __init__(self, run: Run, client: Client, buffer: MetricBuffer) -> None:
         self.ended = False
         self._run = run
         self.client = client
@@ -187,7 +123,7 @@ class _State:
 
 
 _state = _State()
-_flusher = _Flusher()
+_flusher = Flusher()
 
 
 def set_uri(uri: str | None) -> None:
@@ -286,7 +222,7 @@ def start_run(
             client.log_text(
                 run.id, environment.installed_packages(), "environment/requirements.txt"
             )
-    buffer = _MetricBuffer(run.info.run_id, client, client.settings.metric_buffer_size)
+    buffer = MetricBuffer(run.info.run_id, client, client.settings.metric_buffer_size)
     _flusher.register(buffer, client.settings.metric_flush_interval)
     active = ActiveRun(run, client, buffer)
     stack.append(active)
