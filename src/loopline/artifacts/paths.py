@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import posixpath
+import unicodedata
 from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
 
@@ -34,7 +35,7 @@ def check_relative_path(path: str | None, *, argument: str = "artifact_path") ->
         raise InvalidArgumentError(
             f"The {argument} must be a string; got {type(path).__name__}.", field=argument
         )
-    if any(ord(ch) < 32 for ch in path):
+    if any(unicodedata.category(ch) == "Cc" for ch in path):  # C0, DEL and C1 controls
         raise UnsafePathError(
             f"The {argument} {path!r} contains a control character.", field=argument
         )
@@ -81,13 +82,24 @@ def walk_folder(folder: str | os.PathLike[str]) -> Iterator[tuple[Path, str]]:
         for name in sorted(filenames):
             file = current / name
             _check_inside(file, real_root, root)
+            if not file.is_file():
+                raise InvalidArgumentError(
+                    f"{file} is not a regular file (a pipe, socket or device); not reading it.",
+                    field="local_dir",
+                )
             yield file, file.relative_to(root).as_posix()
 
 
 def _check_inside(path: Path, real_root: Path, root: Path) -> None:
     if not path.is_symlink():
         return
-    target = path.resolve()
+    try:
+        target = path.resolve(strict=True)
+    except (OSError, RuntimeError):  # RuntimeError: a symlink loop, before Python 3.13
+        raise UnsafePathError(
+            f"{path} is a broken symlink or a symlink loop; refusing to follow it.",
+            field="local_dir",
+        ) from None
     if target != real_root and real_root not in target.parents:
         raise UnsafePathError(
             f"{path} is a symlink to {target}, outside the folder {root}; refusing to follow it.",

@@ -65,9 +65,7 @@ def _create(url: str) -> Engine:
 def _create_sqlite(url: str, database: str | None) -> Engine:
     if not database or database == ":memory:":
         # One shared connection, or every checkout would see a new, empty database.
-        engine = create_engine(
-            url, poolclass=StaticPool, connect_args={"check_same_thread": False}
-        )
+        engine = create_engine(url, poolclass=StaticPool, connect_args={"check_same_thread": False})
     else:
         Path(database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
@@ -82,6 +80,8 @@ def _create_sqlite(url: str, database: str | None) -> Engine:
         cursor.execute("PRAGMA foreign_keys = ON")
         cursor.execute("PRAGMA case_sensitive_like = ON")
         cursor.close()
+        # ILIKE compiles to lower(x) LIKE lower(y), and SQLite's own lower() folds ASCII only.
+        dbapi_conn.create_function("lower", 1, _unicode_lower, deterministic=True)
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
@@ -89,6 +89,10 @@ def _create_sqlite(url: str, database: str | None) -> Engine:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
     return engine
+
+
+def _unicode_lower(value: Any) -> Any:
+    return value.lower() if isinstance(value, str) else value
 
 
 def _current_revision(engine: Engine) -> str | None:
@@ -104,6 +108,7 @@ def _migrate(engine: Engine) -> None:
         return
     from alembic import command
     from alembic.config import Config
+    from alembic.util.exc import CommandError
 
     config = Config()
     config.set_main_option("script_location", str(Path(__file__).with_name("migrations")))
@@ -115,3 +120,8 @@ def _migrate(engine: Engine) -> None:
             command.upgrade(config, "head")
     except OperationalError as exc:
         raise StorageError(f"Could not open or migrate the metadata store: {exc.orig}") from None
+    except CommandError as exc:  # a revision this loopline does not know: written by a newer one
+        raise StorageError(
+            f"The metadata store's schema is not one this loopline knows ({exc}); was it written "
+            "by a newer loopline? Upgrade loopline to open it."
+        ) from None

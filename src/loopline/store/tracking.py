@@ -246,9 +246,17 @@ class SqlTrackingStore:
                     raise AlreadyExistsError(
                         f"An experiment named {name!r} already exists.", name=name
                     )
-            done = conn.execute(
-                update(ExperimentRow).where(ExperimentRow.experiment_id == eid).values(**values)
-            )
+            try:
+                with conn.begin_nested():
+                    done = conn.execute(
+                        update(ExperimentRow)
+                        .where(ExperimentRow.experiment_id == eid)
+                        .values(**values)
+                    )
+            except IntegrityError:  # another writer took the name since the check (PostgreSQL)
+                raise AlreadyExistsError(
+                    f"An experiment named {name!r} already exists.", name=name
+                ) from None
             if done.rowcount == 0:
                 raise NotFoundError(
                     f"No experiment with id {experiment_id!r}.", experiment_id=experiment_id
@@ -409,19 +417,18 @@ class SqlTrackingStore:
             if metrics:
                 self._insert_metrics(conn, run_id, metrics)
 
-    def _insert_params(self, conn: Connection, run_id: str, params: dict[str, str]) -> None:
+    def _insert_params(
+        self, conn: Connection, run_id: str, params: dict[str, str], *, again: bool = False
+    ) -> None:
         keys = list(params)
         stored: dict[str, str] = {}
         for chunk in _chunks(keys):
-            stored.update(
-                conn.execute(
-                    select(ParamRow.key, ParamRow.value).where(
-                        ParamRow.run_id == run_id, ParamRow.key.in_(chunk)
-                    )
+            rows = conn.execute(
+                select(ParamRow.key, ParamRow.value).where(
+                    ParamRow.run_id == run_id, ParamRow.key.in_(chunk)
                 )
-                .tuples()
-                .all()
             )
+            stored.update((key, value) for key, value in rows)
         for key, old in stored.items():
             if old != params[key]:
                 raise ConflictError(
@@ -441,10 +448,15 @@ class SqlTrackingStore:
                 with conn.begin_nested():
                     conn.execute(insert(ParamRow), fresh)
             except IntegrityError:
-                raise ConflictError(
-                    f"Params of run {run_id} were logged concurrently by another writer; retry.",
-                    run_id=run_id,
-                ) from None
+                if again:
+                    raise ConflictError(
+                        f"Params of run {run_id} were logged concurrently by another writer; "
+                        "retry.",
+                        run_id=run_id,
+                    ) from None
+                # Another writer committed some of these keys since we read (PostgreSQL): compare
+                # with what it wrote, so the same value stays a no-op and another is a conflict.
+                self._insert_params(conn, run_id, params, again=True)
 
     def _insert_metrics(
         self, conn: Connection, run_id: str, metrics: Sequence[MetricTuple]
@@ -526,7 +538,7 @@ class SqlTrackingStore:
         limit: int,
     ) -> tuple[list[Run], bool]:
         ids = [_experiment_int(e) for e in experiment_ids]
-        query = search.build_query(ids, filter_ast, order_by, view)
+        query = search.build_query(ids, filter_ast, order_by, view, dialect=self.dialect)
         with self._read() as conn:
             run_ids: list[str] = list(conn.execute(query.offset(offset).limit(limit + 1)).scalars())
             runs = self._load_runs(conn, run_ids[:limit])

@@ -177,12 +177,14 @@ class TrackingService:
             experiment_id=experiment_id,
             run_name=name,
             status=RunStatus.RUNNING,
-            start_time=start_time if start_time is not None else now_ms(),
+            start_time=now_ms()
+            if start_time is None
+            else v.check_epoch_ms(start_time, "start_time"),
             end_time=None,
             lifecycle_stage=LifecycleStage.ACTIVE,
             artifact_uri=f"{ARTIFACT_SCHEME}/{experiment_id}/{run_id}",
             parent_run_id=parent_run_id,
-            user_id=user_id,
+            user_id=v.check_user_id(user_id),
         )
         self.store.create_run(info, tags=_string_map(tags, "tag"))
         return self.store.get_run(run_id)
@@ -200,6 +202,8 @@ class TrackingService:
     ) -> RunInfo:
         """Change a run's status (ending it sets ``end_time``) or name."""
         new_status = _status(status) if status is not None else None
+        if end_time is not None:
+            end_time = v.check_epoch_ms(end_time, "end_time")
         if new_status is not None and new_status.is_terminal and end_time is None:
             end_time = now_ms()
         name = v.check_name(run_name, "run") if run_name is not None else None

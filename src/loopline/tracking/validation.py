@@ -17,6 +17,7 @@ __all__ = [
     "MAX_NAME_LENGTH",
     "MAX_PARAM_VALUE_LENGTH",
     "MAX_TAG_VALUE_LENGTH",
+    "check_epoch_ms",
     "check_key",
     "check_metric_value",
     "check_name",
@@ -24,6 +25,7 @@ __all__ = [
     "check_step",
     "check_tag_value",
     "check_timestamp",
+    "check_user_id",
 ]
 
 MAX_KEY_LENGTH = 250
@@ -112,9 +114,50 @@ def check_timestamp(key: str, timestamp: Any) -> int:
     return _check_int(timestamp, "timestamp", key)
 
 
+def _storable(text: str, what: str, field: str) -> str:
+    """Refuse what no database stores the same way: NUL and lone surrogates (not Unicode)."""
+    if "\x00" in text:
+        raise InvalidArgumentError(f"The {what} contains a NUL character.", field=field)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidArgumentError(
+            f"The {what} is not valid Unicode (it contains a lone surrogate).", field=field
+        ) from None
+    return text
+
+
+def check_epoch_ms(value: Any, field: str) -> int:
+    """A time in milliseconds since the epoch (``start_time``, ``end_time``)."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidArgumentError(
+            f"The '{field}' parameter must be an integer of milliseconds since the epoch; got "
+            f"{type(value).__name__} {_shown(value)}.",
+            field=field,
+        )
+    if not -_INT64 <= value < _INT64:
+        raise InvalidArgumentError(
+            f"The '{field}' parameter must fit in 64 bits; got {value}.", field=field
+        )
+    return value
+
+
+def check_user_id(user_id: Any) -> str | None:
+    """The user a run belongs to: ``None`` or a printable string of at most 256 characters."""
+    if user_id is None:
+        return None
+    if not isinstance(user_id, str) or len(user_id) > 256 or any(ord(c) < 32 for c in user_id):
+        raise InvalidArgumentError(
+            f"The 'user_id' parameter must be a printable string of at most 256 characters; "
+            f"got {_shown(user_id)}.",
+            field="user_id",
+        )
+    return _storable(user_id, "user_id", "user_id")
+
+
 def check_param_value(key: str, value: Any) -> str:
     """Params are stored as strings (as in MLflow); at most 6000 characters."""
-    text = value if isinstance(value, str) else str(value)
+    text = _storable(value if isinstance(value, str) else str(value), f"param {key!r}", "value")
     if len(text) > MAX_PARAM_VALUE_LENGTH:
         raise InvalidArgumentError(
             f"The value of param {key!r} has {len(text)} characters; at most "
@@ -125,7 +168,7 @@ def check_param_value(key: str, value: Any) -> str:
 
 
 def check_tag_value(key: str, value: Any) -> str:
-    text = value if isinstance(value, str) else str(value)
+    text = _storable(value if isinstance(value, str) else str(value), f"tag {key!r}", "value")
     if len(text) > MAX_TAG_VALUE_LENGTH:
         raise InvalidArgumentError(
             f"The value of tag {key!r} has {len(text)} characters; at most "
@@ -150,4 +193,4 @@ def check_name(name: Any, what: str, *, max_length: int = MAX_NAME_LENGTH) -> st
             f"{_shown(name)}.",
             field="name",
         )
-    return name
+    return _storable(name, f"{what} name", "name")
