@@ -83,6 +83,8 @@ _ATTRIBUTES = (
     "run_id", "run_name", "status", "start_time", "end_time", "experiment_id", "parent_run_id",
     "lifecycle_stage",
 )  # fmt: skip
+MAX_DEPTH = 50  # nesting of parentheses
+MAX_COMPARISONS = 200  # keeps every filter within what SQLite and PostgreSQL accept
 _ATTRIBUTE_ALIASES = {"id": "run_id", "name": "run_name"}
 _TIME_ATTRIBUTES = ("start_time", "end_time")
 _STATUSES = ("running", "finished", "failed", "killed")  # loopline.entities.RunStatus values
@@ -170,6 +172,8 @@ class _Parser:
         self.what = what
         self.tokens = _tokenize(text, what)
         self.index = 0
+        self.depth = 0
+        self.comparisons = 0
 
     def peek(self) -> _Token:
         return self.tokens[self.index]
@@ -206,8 +210,12 @@ class _Parser:
     def primary(self) -> Node:
         tok = self.peek()
         if tok.text == "(":
+            self.depth += 1
+            if self.depth > MAX_DEPTH:
+                raise self.error(tok, f"parentheses nest deeper than {MAX_DEPTH} levels")
             self.next()
             node = self.or_expr()
+            self.depth -= 1
             close = self.next()
             if close.text != ")":
                 raise self.error(close, f"expected AND, OR or ')' to close '(' at {tok.pos}")
@@ -218,6 +226,9 @@ class _Parser:
 
     def comparison(self) -> Comparison:
         ident = self.next()
+        self.comparisons += 1
+        if self.comparisons > MAX_COMPARISONS:
+            raise self.error(ident, f"a filter may hold at most {MAX_COMPARISONS} comparisons")
         entity, key = self.identifier(ident)
         label = ident.text
         if entity == "metric" or (entity == "attribute" and key in _TIME_ATTRIBUTES):

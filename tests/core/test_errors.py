@@ -16,9 +16,7 @@ from loopline.errors import (
 )
 
 CLASSES = [
-    obj
-    for _, obj in inspect.getmembers(errors, inspect.isclass)
-    if issubclass(obj, LooplineError)
+    obj for _, obj in inspect.getmembers(errors, inspect.isclass) if issubclass(obj, LooplineError)
 ]
 
 

@@ -30,7 +30,5 @@ def test_import_loads_no_heavy_library() -> None:
         "heavy = [m for m in ('sqlalchemy', 'pandas', 'numpy', 'fastapi', 'pydantic', 'httpx') "
         "if m in sys.modules]; print(','.join(heavy))"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True
-    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == ""

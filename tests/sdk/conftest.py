@@ -1,17 +1,19 @@
 """Every SDK test runs twice: against the local store and against a real loopline server.
 
-The server is one uvicorn process-thread for the whole session; each test still gets a fresh,
+The server is one uvicorn server, in a thread, for the whole session; each test still gets a fresh,
 empty store, because the fixture swaps the service the app serves (``app.state.tracking``) for one
 over the test's own temporary folder. The local mode points the SDK at a folder of its own.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -46,7 +48,9 @@ class LiveServer:
             ws="none",
         )
         self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, name="loopline-test-server")
+        self.thread = threading.Thread(
+            target=self.server.run, name="loopline-test-server", daemon=True
+        )
         self.url = f"http://127.0.0.1:{self.port}"
 
     def start(self) -> None:
@@ -82,36 +86,71 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
     server.stop()
 
 
-def _end_active_runs() -> None:
-    while loopline.active_run() is not None:
-        loopline.end_run()
+@dataclass
+class Target:
+    """A fresh store the SDK can point at: a local folder, or a service the live server serves."""
+
+    mode: str
+    uri: str
+    service: TrackingService | None = None
+    server: LiveServer | None = None
+
+    def use(self) -> None:
+        """Point the fluent SDK (and, remotely, the live server) at this store."""
+        if self.server is not None and self.service is not None:
+            self.server.plug(self.service)
+        loopline.set_uri(self.uri)
+
+    @staticmethod
+    def release() -> None:
+        """End whatever runs a test left active and forget the SDK's URI and experiment."""
+        while loopline.active_run() is not None:
+            with contextlib.suppress(Exception):  # the test has failed already if this fails
+                loopline.end_run()
+        loopline.set_uri(None)
+
+    def close(self) -> None:
+        """Close the store's pooled database connections."""
+        local = None if self.service else loopline.Client(self.uri).backend
+        for backend in (self.service, local):
+            if isinstance(backend, TrackingService):
+                backend.store.engine.dispose()
 
 
-@pytest.fixture(params=MODES)
-def mode(
-    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[str]:
-    """The SDK pointed at a fresh store: ``"local"`` (in-process) or ``"remote"`` (a server)."""
+@pytest.fixture(scope="session")
+def new_target(live_server: LiveServer) -> Callable[[str, Path], Target]:
+    """A factory of fresh, empty stores: ``new_target(mode, folder)``."""
+
+    def make(mode: str, folder: Path) -> Target:
+        if mode == "local":
+            return Target(mode, str(folder / "store"))
+        return Target(mode, live_server.url, service=_service(folder / "srv"), server=live_server)
+
+    return make
+
+
+@pytest.fixture
+def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No LOOPLINE_* variable from the caller's shell; the embedded default under tmp_path."""
     for name in list(os.environ):
         if name.startswith("LOOPLINE_"):
             monkeypatch.delenv(name)
     monkeypatch.setenv("LOOPLINE_HOME", str(tmp_path / "home"))  # never ./.loopline of the repo
-    service: TrackingService | None = None
-    if request.param == "local":
-        uri = str(tmp_path / "store")
-    else:
-        server: LiveServer = request.getfixturevalue("live_server")
-        service = _service(tmp_path / "srv")
-        server.plug(service)
-        uri = server.url
-    loopline.set_uri(uri)
+
+
+@pytest.fixture(params=MODES)
+def mode(
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+    clean_env: None,
+    new_target: Callable[[str, Path], Target],
+) -> Iterator[str]:
+    """The SDK pointed at a fresh store: ``"local"`` (in-process) or ``"remote"`` (a server)."""
+    target = new_target(request.param, tmp_path)
+    target.use()
     yield request.param
-    _end_active_runs()
-    local = loopline.get_client().backend
-    loopline.set_uri(None)
-    for backend in (local, service):
-        if isinstance(backend, TrackingService):
-            backend.store.engine.dispose()
+    target.release()
+    target.close()
 
 
 @pytest.fixture
@@ -127,6 +166,6 @@ def client(uri: str) -> loopline.Client:
 
 
 @pytest.fixture
-def experiment(mode: str, request: pytest.FixtureRequest) -> Any:
-    """A fresh current experiment, named after the test."""
-    return loopline.set_experiment(f"exp-{request.node.name}")
+def experiment(mode: str) -> Any:
+    """The current experiment of the test (its store is fresh, so the experiment is too)."""
+    return loopline.set_experiment("sdk-tests")

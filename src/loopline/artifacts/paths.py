@@ -39,6 +39,13 @@ def check_relative_path(path: str | None, *, argument: str = "artifact_path") ->
         raise UnsafePathError(
             f"The {argument} {path!r} contains a control character.", field=argument
         )
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:
+        raise UnsafePathError(
+            f"The {argument} {path!r} is not valid Unicode (it holds a lone surrogate).",
+            field=argument,
+        ) from None
     if "\\" in path:
         raise UnsafePathError(
             f"The {argument} {path!r} contains a backslash; use '/' to separate folders.",

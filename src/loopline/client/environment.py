@@ -1,9 +1,8 @@
 """What a new run records about the process that starts it: code version and environment.
 
 The code version is the git commit of the working directory and whether the tree has uncommitted
-changes; the environment is the Python version, the platform and the installed packages. Git is
-asked at most once per ``_TTL`` seconds, and the package list once per process, so starting many
-runs in a loop stays cheap.
+changes; the environment is the Python version, the platform and the installed packages. The
+package list is read once per process.
 """
 
 from __future__ import annotations
@@ -13,14 +12,11 @@ import os
 import platform
 import subprocess
 import sys
-import time
 from importlib import metadata
 
 __all__ = ["TAG_PREFIX", "code_version_tags", "environment_tags", "installed_packages"]
 
 TAG_PREFIX = "loopline."
-_TTL = 10.0
-_git_cache: tuple[float, str, dict[str, str]] | None = None
 _packages: str | None = None
 
 
@@ -35,23 +31,35 @@ def _git(*args: str, cwd: str) -> str | None:
 
 
 def code_version_tags(cwd: str | None = None) -> dict[str, str]:
-    """``loopline.source.git_commit``, ``.git_branch`` and ``.git_dirty`` (empty outside git)."""
-    global _git_cache
-    folder = cwd or os.getcwd()
-    now = time.monotonic()
-    if _git_cache is not None and _git_cache[1] == folder and now - _git_cache[0] < _TTL:
-        return dict(_git_cache[2])
-    tags: dict[str, str] = {}
-    commit = _git("rev-parse", "HEAD", cwd=folder)
-    if commit:
-        status = _git("status", "--porcelain", "--untracked-files=no", cwd=folder)
-        tags[f"{TAG_PREFIX}source.git_commit"] = commit
-        tags[f"{TAG_PREFIX}source.git_dirty"] = "true" if status else "false"
-        branch = _git("rev-parse", "--abbrev-ref", "HEAD", cwd=folder)
-        if branch:
-            tags[f"{TAG_PREFIX}source.git_branch"] = branch
-    _git_cache = (now, folder, tags)
-    return dict(tags)
+    """``loopline.source.git_commit``, ``.git_branch`` and ``.git_dirty`` (empty outside git).
+
+    One ``git status`` call gives all three, so asking on every new run stays cheap (a few
+    milliseconds) and the dirty flag is never stale.
+    """
+    status = _git(
+        "status", "--porcelain=v2", "--branch", "--untracked-files=no", cwd=cwd or os.getcwd()
+    )
+    if status is None:
+        return {}
+    headers: dict[str, str] = {}
+    dirty = False
+    for line in status.splitlines():
+        if line.startswith("# branch."):
+            name, _, value = line[len("# branch.") :].partition(" ")
+            headers[name] = value
+        elif line and not line.startswith("#"):
+            dirty = True
+    commit = headers.get("oid", "(initial)")
+    if commit == "(initial)":
+        return {}
+    tags = {
+        f"{TAG_PREFIX}source.git_commit": commit,
+        f"{TAG_PREFIX}source.git_dirty": "true" if dirty else "false",
+    }
+    branch = headers.get("head")
+    if branch and branch != "(detached)":
+        tags[f"{TAG_PREFIX}source.git_branch"] = branch
+    return tags
 
 
 def environment_tags() -> dict[str, str]:

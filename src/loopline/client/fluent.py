@@ -203,6 +203,10 @@ def start_run(
         )
     if run_id is not None:
         run = client.get_run(run_id)
+        if run.info.lifecycle_stage is LifecycleStage.DELETED:
+            raise InvalidStateError(
+                f"Run {run_id} is deleted; restore it before resuming it.", run_id=run_id
+            )
         if run.info.status is not RunStatus.RUNNING:
             client.update_run(run_id, status=RunStatus.RUNNING)
             run = client.get_run(run_id)

@@ -32,7 +32,8 @@ from loopline.errors import (
     restore_error,
 )
 from loopline.tracking import validation as v
-from loopline.tracking.service import MetricInput, TrackingService, _string_map
+from loopline.tracking.paging import check_max_results
+from loopline.tracking.service import MetricInput, TrackingService, _string_map, _view
 from loopline.wire import (
     decode_experiment,
     decode_file_info,
@@ -48,7 +49,28 @@ _BATCH_LIMIT = 50_000  # metrics per request
 
 
 def _q(text: str) -> str:
-    return quote(str(text), safe="")
+    """``text`` as one URL path segment. Dots are escaped too, or ``.`` and ``..`` would be
+    resolved as path steps before the request leaves (and the server would see another path)."""
+    return quote(str(text), safe="").replace(".", "%2E")
+
+
+def _run(run_id: str) -> str:
+    """The URL of a run. No route can carry an empty id or one with a ``/`` (servers decode
+    ``%2F``), and no run has one: such ids are not found, as the local store says."""
+    run_id = str(run_id)
+    if not run_id or "/" in run_id:
+        raise NotFoundError(f"No run with id {run_id!r}.", run_id=run_id)
+    return f"/api/runs/{_q(run_id)}"
+
+
+def _experiment(experiment_id: str) -> str:
+    """The URL of an experiment; unroutable ids are not found (see :func:`_run`)."""
+    experiment_id = str(experiment_id)
+    if not experiment_id or "/" in experiment_id:
+        raise NotFoundError(
+            f"No experiment with id {experiment_id!r}.", experiment_id=experiment_id
+        )
+    return f"/api/experiments/{_q(experiment_id)}"
 
 
 class RemoteTracking:
@@ -64,18 +86,27 @@ class RemoteTracking:
     def close(self) -> None:
         self._http.close()
 
-    def _call(self, method: str, path: str, **kwargs: Any) -> Any:
+    def _call(self, method: str, path: str, *, raw: bool = False, **kwargs: Any) -> Any:
+        """The JSON answer (or, with ``raw``, the bytes) of a request; errors as exceptions."""
         try:
             response = self._http.request(method, path, **kwargs)
         except httpx.HTTPError as exc:
             raise ConnectionFailedError(
                 f"Could not reach the loopline server at {self.uri}: {exc}", uri=self.uri
             ) from None
-        if response.status_code >= 400:
+        if response.status_code >= 300:  # redirects are not followed: nothing was done
             raise self._error(response)
-        if response.headers.get("content-type", "").startswith("application/json"):
+        if raw:
+            return response.content
+        try:
             return response.json()
-        return response.content
+        except ValueError:
+            raise ConnectionFailedError(
+                f"{self.uri} answered {method} {path} with something that is not JSON; is it "
+                "a loopline server?",
+                uri=self.uri,
+                status=response.status_code,
+            ) from None
 
     def _error(self, response: httpx.Response) -> Exception:
         try:
@@ -97,7 +128,7 @@ class RemoteTracking:
         return str(self._call("POST", "/api/experiments", json=body)["experiment_id"])
 
     def get_experiment(self, experiment_id: str) -> Experiment:
-        return decode_experiment(self._call("GET", f"/api/experiments/{_q(experiment_id)}"))
+        return decode_experiment(self._call("GET", _experiment(experiment_id)))
 
     def get_experiment_by_name(self, name: str) -> Experiment:
         name = v.check_name(name, "experiment", max_length=256)
@@ -123,9 +154,10 @@ class RemoteTracking:
         max_results: int | None = None,
         page_token: str | None = None,
     ) -> Page[Experiment]:
-        params: dict[str, Any] = {"view": str(ViewType(view).value)}
-        if max_results is not None:
-            params["max_results"] = max_results
+        params: dict[str, Any] = {
+            "view": _view(view).value,
+            "max_results": check_max_results(max_results, 1000),
+        }
         if page_token:
             params["page_token"] = page_token
         data = self._call("GET", "/api/experiments", params=params)
@@ -133,18 +165,18 @@ class RemoteTracking:
 
     def rename_experiment(self, experiment_id: str, new_name: str) -> None:
         name = v.check_name(new_name, "experiment", max_length=256)
-        self._call("PATCH", f"/api/experiments/{_q(experiment_id)}", json={"name": name})
+        self._call("PATCH", _experiment(experiment_id), json={"name": name})
 
     def set_experiment_tag(self, experiment_id: str, key: str, value: Any) -> None:
         tags = _string_map({key: value}, "tag")
-        self._call("POST", f"/api/experiments/{_q(experiment_id)}/tags",
+        self._call("POST", f"{_experiment(experiment_id)}/tags",
                    json={"key": key, "value": tags[key]})  # fmt: skip
 
     def delete_experiment(self, experiment_id: str) -> None:
-        self._call("DELETE", f"/api/experiments/{_q(experiment_id)}")
+        self._call("DELETE", _experiment(experiment_id))
 
     def restore_experiment(self, experiment_id: str) -> None:
-        self._call("POST", f"/api/experiments/{_q(experiment_id)}/restore")
+        self._call("POST", f"{_experiment(experiment_id)}/restore")
 
     # -- runs --------------------------------------------------------------------------------
 
@@ -169,7 +201,7 @@ class RemoteTracking:
         return decode_run(self._call("POST", "/api/runs", json=body))
 
     def get_run(self, run_id: str) -> Run:
-        return decode_run(self._call("GET", f"/api/runs/{_q(run_id)}"))
+        return decode_run(self._call("GET", _run(run_id)))
 
     def update_run(
         self,
@@ -186,16 +218,16 @@ class RemoteTracking:
             "end_time": end_time,
             "run_name": v.check_name(run_name, "run") if run_name is not None else None,
         }
-        return decode_run_info(self._call("PATCH", f"/api/runs/{_q(run_id)}", json=body))
+        return decode_run_info(self._call("PATCH", _run(run_id), json=body))
 
     def end_run(self, run_id: str, status: RunStatus | str = RunStatus.FINISHED) -> RunInfo:
         return self.update_run(run_id, status=status)
 
     def delete_run(self, run_id: str) -> None:
-        self._call("DELETE", f"/api/runs/{_q(run_id)}")
+        self._call("DELETE", _run(run_id))
 
     def restore_run(self, run_id: str) -> None:
-        self._call("POST", f"/api/runs/{_q(run_id)}/restore")
+        self._call("POST", f"{_run(run_id)}/restore")
 
     # -- logging -----------------------------------------------------------------------------
 
@@ -210,7 +242,7 @@ class RemoteTracking:
         checked = [TrackingService._metric(m) for m in metrics]
         body: dict[str, Any] = {"params": _string_map(params, "param"),
                                 "tags": _string_map(tags, "tag")}  # fmt: skip
-        path = f"/api/runs/{_q(run_id)}/batch"
+        path = f"{_run(run_id)}/batch"
         for start in range(0, max(len(checked), 1), _BATCH_LIMIT):
             body["metrics"] = [
                 {"key": k, "value": encode_float(val), "timestamp": ts, "step": st}
@@ -237,11 +269,11 @@ class RemoteTracking:
         self.log_batch(run_id, tags={key: value})
 
     def delete_tag(self, run_id: str, key: str) -> None:
-        self._call("DELETE", f"/api/runs/{_q(run_id)}/tags/{_q(v.check_key(key, 'tag'))}")
+        self._call("DELETE", f"{_run(run_id)}/tags/{_q(v.check_key(key, 'tag'))}")
 
     def get_metric_history(self, run_id: str, key: str) -> list[Metric]:
         key = v.check_key(key, "metric")
-        data = self._call("GET", f"/api/runs/{_q(run_id)}/metrics/{_q(key)}")
+        data = self._call("GET", f"{_run(run_id)}/metrics/{_q(key)}")
         return [decode_metric(m) for m in data["metrics"]]
 
     def search_runs(
@@ -254,13 +286,11 @@ class RemoteTracking:
         max_results: int | None = None,
         page_token: str | None = None,
     ) -> Page[Run]:
-        from loopline.tracking.paging import check_max_results
-
         body = {
             "experiment_ids": [str(e) for e in experiment_ids],
             "filter": filter,
             "order_by": [order_by] if isinstance(order_by, str) else list(order_by),
-            "view": str(ViewType(view).value),
+            "view": _view(view).value,
             "max_results": check_max_results(max_results, 1000),
             "page_token": page_token,
         }
@@ -273,7 +303,7 @@ class RemoteTracking:
         path = check_relative_path(artifact_path)
         if not path:
             raise InvalidArgumentError("The artifact_path must name a file.", field="artifact_path")
-        url = f"/api/runs/{_q(run_id)}/artifacts/{quote(path)}"
+        url = f"{_run(run_id)}/artifacts/{quote(path)}"
         return str(self._call("PUT", url, content=data)["path"])
 
     def log_artifact(
@@ -292,6 +322,7 @@ class RemoteTracking:
         self, run_id: str, local_dir: str | os.PathLike[str], artifact_path: str | None = None
     ) -> list[str]:
         folder = check_relative_path(artifact_path)
+        self.log_batch(run_id)  # an empty batch: the run must exist and not be deleted, first
         files = list(walk_folder(local_dir))
         return [
             self.log_artifact_bytes(run_id, f"{folder}/{rel}" if folder else rel, f.read_bytes())
@@ -300,18 +331,18 @@ class RemoteTracking:
 
     def list_artifacts(self, run_id: str, path: str | None = None) -> list[FileInfo]:
         params = {"path": check_relative_path(path, argument="path")}
-        data = self._call("GET", f"/api/runs/{_q(run_id)}/artifacts", params=params)
+        data = self._call("GET", f"{_run(run_id)}/artifacts", params=params)
         return [decode_file_info(f) for f in data["files"]]
 
     def artifact_files(self, run_id: str, path: str | None = None) -> list[FileInfo]:
         params = {"path": check_relative_path(path, argument="path")}
-        data = self._call("GET", f"/api/runs/{_q(run_id)}/artifact-files", params=params)
+        data = self._call("GET", f"{_run(run_id)}/artifact-files", params=params)
         return [decode_file_info(f) for f in data["files"]]
 
     def read_artifact(self, run_id: str, path: str) -> bytes:
         clean = check_relative_path(path, argument="path")
-        data = self._call("GET", f"/api/runs/{_q(run_id)}/artifacts/{quote(clean)}")
-        return data if isinstance(data, bytes) else bytes(str(data), "utf-8")
+        data: bytes = self._call("GET", f"{_run(run_id)}/artifacts/{quote(clean)}", raw=True)
+        return data
 
     def download_artifacts(
         self, run_id: str, path: str | None, destination: str | os.PathLike[str]

@@ -6,12 +6,14 @@ client turns it back into the same exception class.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from loopline.errors import LooplineError
 
@@ -31,6 +33,7 @@ STATUS_BY_CODE = {
     "CONNECTION_FAILED": 502,
     "STORAGE_ERROR": 503,
 }
+_logger = logging.getLogger("loopline.server")
 _HTTP_CODES = {404: "NOT_FOUND", 405: "INVALID_ARGUMENT", 401: "UNAUTHENTICATED"}
 
 
@@ -50,13 +53,20 @@ async def _loopline_error(_: Request, exc: Exception) -> JSONResponse:
     return error_response(status, exc.code, exc.message, **exc.details)
 
 
+def _problem(err: dict[str, Any]) -> tuple[str, str]:
+    """The field an input error is about and what is wrong with it."""
+    loc = tuple(err.get("loc", ()))
+    if err.get("type") == "json_invalid":  # loc is ("body", <character offset>), not a field
+        reason = (err.get("ctx") or {}).get("error") or "JSON decode error"
+        return "body", f"not valid JSON ({reason} at character {loc[-1] if loc else 0})"
+    return _location(loc), str(err.get("msg", "invalid"))
+
+
 async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
-    problems = [
-        f"{_location(tuple(err.get('loc', ())))}: {err.get('msg', 'invalid')}"
-        for err in exc.errors()
-    ]
-    fields = [_location(tuple(err.get("loc", ()))) for err in exc.errors()]
+    found = [_problem(err) for err in exc.errors()]
+    problems = [f"{field}: {what}" for field, what in found]
+    fields = [field for field, _ in found]
     message = "Invalid request: " + "; ".join(problems)
     return error_response(422, "INVALID_ARGUMENT", message, fields=fields)
 
@@ -68,6 +78,40 @@ async def _http_error(_: Request, exc: Exception) -> JSONResponse:
 
 
 async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+    return _unexpected_response(exc)
+
+
+class _InternalErrors:
+    """Answer an unexpected exception with the 500 envelope, log it, and keep the connection.
+
+    Starlette's outermost error middleware re-raises after answering, and uvicorn then closes the
+    connection: a client's next request on that keep-alive connection would fail to connect.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def watch(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watch)
+        except Exception as exc:
+            if started:
+                raise
+            _logger.exception("Unexpected error in %s %s", scope["method"], scope["path"])
+            await _unexpected_response(exc)(scope, receive, send)
+
+
+def _unexpected_response(exc: Exception) -> JSONResponse:
     return error_response(500, "INTERNAL", f"Internal error: {type(exc).__name__}")
 
 
@@ -76,3 +120,4 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(Exception, _unexpected)
+    app.add_middleware(_InternalErrors)

@@ -70,7 +70,7 @@ class LogBatch(_Body):
 
 
 class RunSearch(_Body):
-    experiment_ids: list[str] = Field(min_length=1)
+    experiment_ids: list[str]
     filter: str | None = None
     order_by: list[str] = Field(default_factory=list)
     view: ViewType = ViewType.ACTIVE_ONLY

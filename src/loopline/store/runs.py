@@ -158,6 +158,9 @@ class RunTables(SqlStoreBase):
             values["name"] = run_name
         if lifecycle_stage is not None:
             values["lifecycle_stage"] = lifecycle_stage.value
+        if not values:  # nothing the store changes: still an unknown id is NotFound
+            self.get_run_info(run_id)
+            return
         with self._write() as conn:
             done = conn.execute(update(RunRow).where(RunRow.run_id == run_id).values(**values))
             if done.rowcount == 0:

@@ -10,6 +10,7 @@ from loopline.errors import InvalidArgumentError
 __all__ = ["check_max_results", "decode_token", "encode_token"]
 
 MAX_RESULTS_LIMIT = 50_000
+MAX_OFFSET = 10**12  # far past any real listing, far below 64 bits
 
 
 def encode_token(offset: int) -> str:
@@ -23,7 +24,7 @@ def decode_token(token: str | None) -> int:
     try:
         data = json.loads(base64.urlsafe_b64decode(token.encode()))
         offset = data["offset"]
-        if not isinstance(offset, int) or isinstance(offset, bool) or offset < 0:
+        if not isinstance(offset, int) or isinstance(offset, bool) or not 0 <= offset <= MAX_OFFSET:
             raise ValueError
     except (ValueError, KeyError, TypeError, UnicodeError):
         raise InvalidArgumentError(

@@ -33,7 +33,7 @@ def list_experiments(
     return {"experiments": [encode_experiment(e) for e in page], "next_token": page.next_token}
 
 
-@router.get("/by-name/{name}", summary="Get an experiment by name")
+@router.get("/by-name/{name:path}", summary="Get an experiment by name (it may contain '/')")
 def get_experiment_by_name(name: str, service: Service) -> dict[str, Any]:
     return encode_experiment(service.get_experiment_by_name(name))
 
