@@ -52,7 +52,6 @@ __all__ = [
 ]
 
 _INT64 = 2**63
-_known_keys: set[str] = set()
 
 
 class ActiveRun:
@@ -279,21 +278,9 @@ def log_metric(
     """Log one value of a metric series to the active run (started if there is none)."""
     stack = getattr(_state.local, "stack", None)
     run = stack[-1] if stack else _run_for_logging()
-    if key not in _known_keys:
-        v.check_key(key, "metric")
-        _known_keys.add(key)
-    if type(value) is not float:
-        value = v.check_metric_value(key, value)
-    if timestamp is None:
-        timestamp = int(time.time() * 1000)
-    elif type(timestamp) is not int or not -_INT64 <= timestamp < _INT64:
-        timestamp = v.check_timestamp(key, timestamp)
-    if step is None:
-        step = 0
-    elif type(step) is not int or not -_INT64 <= step < _INT64:
-        step = v.check_step(key, step)
+    point = v.check_metric(key, value, timestamp, step)
     buffer = run.buffer
-    buffer.items.append((key, value, timestamp, step))
+    buffer.items.append(point)
     if len(buffer.items) >= buffer.limit or buffer.error is not None:
         buffer.flush()
 

@@ -33,7 +33,8 @@ from loopline.errors import (
 )
 from loopline.tracking import validation as v
 from loopline.tracking.paging import check_max_results
-from loopline.tracking.service import MetricInput, TrackingService, _string_map, _view
+from loopline.tracking.service import MetricInput
+from loopline.tracking.shortcuts import LogShortcuts
 from loopline.wire import (
     decode_experiment,
     decode_file_info,
@@ -73,7 +74,7 @@ def _experiment(experiment_id: str) -> str:
     return f"/api/experiments/{_q(experiment_id)}"
 
 
-class RemoteTracking:
+class RemoteTracking(LogShortcuts):
     """Same methods as :class:`~loopline.tracking.service.TrackingService`, served remotely."""
 
     def __init__(self, uri: str, *, token: str | None = None, timeout: float = 30.0) -> None:
@@ -124,7 +125,7 @@ class RemoteTracking:
 
     def create_experiment(self, name: str, *, tags: Mapping[str, Any] | None = None) -> str:
         body = {"name": v.check_name(name, "experiment", max_length=256),
-                "tags": _string_map(tags, "tag")}  # fmt: skip
+                "tags": v.check_string_map(tags, "tag")}  # fmt: skip
         return str(self._call("POST", "/api/experiments", json=body)["experiment_id"])
 
     def get_experiment(self, experiment_id: str) -> Experiment:
@@ -155,7 +156,7 @@ class RemoteTracking:
         page_token: str | None = None,
     ) -> Page[Experiment]:
         params: dict[str, Any] = {
-            "view": _view(view).value,
+            "view": v.check_view(view).value,
             "max_results": check_max_results(max_results, 1000),
         }
         if page_token:
@@ -168,7 +169,7 @@ class RemoteTracking:
         self._call("PATCH", _experiment(experiment_id), json={"name": name})
 
     def set_experiment_tag(self, experiment_id: str, key: str, value: Any) -> None:
-        tags = _string_map({key: value}, "tag")
+        tags = v.check_string_map({key: value}, "tag")
         self._call("POST", f"{_experiment(experiment_id)}/tags",
                    json={"key": key, "value": tags[key]})  # fmt: skip
 
@@ -193,7 +194,7 @@ class RemoteTracking:
         body = {
             "experiment_id": str(experiment_id),
             "run_name": v.check_name(run_name, "run") if run_name is not None else None,
-            "tags": _string_map(tags, "tag"),
+            "tags": v.check_string_map(tags, "tag"),
             "parent_run_id": parent_run_id,
             "start_time": start_time,
             "user_id": user_id,
@@ -211,10 +212,8 @@ class RemoteTracking:
         end_time: int | None = None,
         run_name: str | None = None,
     ) -> RunInfo:
-        from loopline.tracking.service import _status
-
         body = {
-            "status": _status(status).value if status is not None else None,
+            "status": v.check_status(status).value if status is not None else None,
             "end_time": end_time,
             "run_name": v.check_name(run_name, "run") if run_name is not None else None,
         }
@@ -239,9 +238,9 @@ class RemoteTracking:
         params: Mapping[str, Any] | None = None,
         tags: Mapping[str, Any] | None = None,
     ) -> None:
-        checked = [TrackingService._metric(m) for m in metrics]
-        body: dict[str, Any] = {"params": _string_map(params, "param"),
-                                "tags": _string_map(tags, "tag")}  # fmt: skip
+        checked = [v.check_metric_input(m) for m in metrics]
+        body: dict[str, Any] = {"params": v.check_string_map(params, "param"),
+                                "tags": v.check_string_map(tags, "tag")}  # fmt: skip
         path = f"{_run(run_id)}/batch"
         for start in range(0, max(len(checked), 1), _BATCH_LIMIT):
             body["metrics"] = [
@@ -250,23 +249,6 @@ class RemoteTracking:
             ]
             self._call("POST", path, json=body)
             body = {}
-
-    def log_metric(
-        self,
-        run_id: str,
-        key: str,
-        value: float,
-        *,
-        step: int | None = None,
-        timestamp: int | None = None,
-    ) -> None:
-        self.log_batch(run_id, metrics=[(key, value, timestamp, step)])
-
-    def log_param(self, run_id: str, key: str, value: Any) -> None:
-        self.log_batch(run_id, params={key: value})
-
-    def set_tag(self, run_id: str, key: str, value: Any) -> None:
-        self.log_batch(run_id, tags={key: value})
 
     def delete_tag(self, run_id: str, key: str) -> None:
         self._call("DELETE", f"{_run(run_id)}/tags/{_q(v.check_key(key, 'tag'))}")
@@ -290,7 +272,7 @@ class RemoteTracking:
             "experiment_ids": [str(e) for e in experiment_ids],
             "filter": filter,
             "order_by": [order_by] if isinstance(order_by, str) else list(order_by),
-            "view": _view(view).value,
+            "view": v.check_view(view).value,
             "max_results": check_max_results(max_results, 1000),
             "page_token": page_token,
         }

@@ -36,6 +36,7 @@ from loopline.store import SqlTrackingStore
 from loopline.tracking import validation as v
 from loopline.tracking.names import random_run_name
 from loopline.tracking.paging import check_max_results, decode_token, encode_token
+from loopline.tracking.shortcuts import LogShortcuts
 
 __all__ = ["DEFAULT_EXPERIMENT_NAME", "MetricInput", "TrackingService", "now_ms"]
 
@@ -49,40 +50,7 @@ def now_ms() -> int:
     return int(time.time() * 1000)
 
 
-def _view(view: ViewType | str) -> ViewType:
-    try:
-        return ViewType(view)
-    except ValueError:
-        raise InvalidArgumentError(
-            f"The 'view' parameter must be one of {[x.value for x in ViewType]}; got {view!r}.",
-            field="view",
-        ) from None
-
-
-def _status(status: RunStatus | str) -> RunStatus:
-    try:
-        return RunStatus(str(status).lower())
-    except ValueError:
-        raise InvalidArgumentError(
-            f"The 'status' parameter must be one of {[s.value for s in RunStatus]}; "
-            f"got {status!r}.",
-            field="status",
-        ) from None
-
-
-def _string_map(values: Mapping[str, Any] | None, what: str) -> dict[str, str]:
-    if values is None:
-        return {}
-    if not isinstance(values, Mapping):
-        raise InvalidArgumentError(
-            f"The {what}s must be a mapping of key to value; got {type(values).__name__}.",
-            field=f"{what}s",
-        )
-    check_value = v.check_param_value if what == "param" else v.check_tag_value
-    return {v.check_key(k, what): check_value(k, val) for k, val in values.items()}
-
-
-class TrackingService:
+class TrackingService(LogShortcuts):
     """Experiments, runs, params, metrics, tags and artifacts over one metadata and blob store."""
 
     def __init__(self, store: SqlTrackingStore, artifacts: ArtifactStore) -> None:
@@ -96,7 +64,7 @@ class TrackingService:
         return self.store.create_experiment(
             v.check_name(name, "experiment", max_length=256),
             artifact_root=ARTIFACT_SCHEME,
-            tags=_string_map(tags, "tag"),
+            tags=v.check_string_map(tags, "tag"),
             now=now_ms(),
         )
 
@@ -129,7 +97,9 @@ class TrackingService:
     ) -> Page[Experiment]:
         limit = check_max_results(max_results, 1000)
         offset = decode_token(page_token)
-        items, more = self.store.list_experiments(view=_view(view), offset=offset, limit=limit)
+        items, more = self.store.list_experiments(
+            view=v.check_view(view), offset=offset, limit=limit
+        )
         return Page(items, encode_token(offset + limit) if more else None)
 
     def rename_experiment(self, experiment_id: str, new_name: str) -> None:
@@ -137,7 +107,7 @@ class TrackingService:
         self.store.update_experiment(str(experiment_id), name=name, now=now_ms())
 
     def set_experiment_tag(self, experiment_id: str, key: str, value: Any) -> None:
-        tags = _string_map({key: value}, "tag")
+        tags = v.check_string_map({key: value}, "tag")
         self.store.update_experiment(str(experiment_id), tags=tags, now=now_ms())
 
     def delete_experiment(self, experiment_id: str) -> None:
@@ -186,7 +156,7 @@ class TrackingService:
             parent_run_id=parent_run_id,
             user_id=v.check_user_id(user_id),
         )
-        self.store.create_run(info, tags=_string_map(tags, "tag"))
+        self.store.create_run(info, tags=v.check_string_map(tags, "tag"))
         return self.store.get_run(run_id)
 
     def get_run(self, run_id: str) -> Run:
@@ -201,7 +171,7 @@ class TrackingService:
         run_name: str | None = None,
     ) -> RunInfo:
         """Change a run's status (ending it sets ``end_time``) or name."""
-        new_status = _status(status) if status is not None else None
+        new_status = v.check_status(status) if status is not None else None
         if end_time is not None:
             end_time = v.check_epoch_ms(end_time, "end_time")
         if new_status is not None and new_status.is_terminal and end_time is None:
@@ -243,53 +213,11 @@ class TrackingService:
         A param logged again with the same value is a no-op; with another value it is a
         :class:`~loopline.errors.ConflictError`, and nothing of the batch is written.
         """
-        checked = [self._metric(m) for m in metrics]
-        clean_params = _string_map(params, "param")
-        clean_tags = _string_map(tags, "tag")
+        checked = [v.check_metric_input(m) for m in metrics]
+        clean_params = v.check_string_map(params, "param")
+        clean_tags = v.check_string_map(tags, "tag")
         self._writable(run_id)
         self.store.log_batch(str(run_id), metrics=checked, params=clean_params, tags=clean_tags)
-
-    @staticmethod
-    def _metric(metric: MetricInput | Metric) -> tuple[str, float, int, int]:
-        if isinstance(metric, Metric):
-            key, value, timestamp, step = metric.key, metric.value, metric.timestamp, metric.step
-        else:
-            try:
-                key, value, timestamp, step = metric
-            except (TypeError, ValueError):
-                raise InvalidArgumentError(
-                    f"Each metric must be (key, value, timestamp, step); got {metric!r}.",
-                    field="metrics",
-                ) from None
-        key = v.check_key(key, "metric")
-        if type(value) is not float:
-            value = v.check_metric_value(key, value)
-        if timestamp is None:
-            timestamp = now_ms()
-        elif type(timestamp) is not int or not -_INT64 <= timestamp < _INT64:
-            timestamp = v.check_timestamp(key, timestamp)
-        if step is None:
-            step = 0
-        elif type(step) is not int or not -_INT64 <= step < _INT64:
-            step = v.check_step(key, step)
-        return key, value, timestamp, step
-
-    def log_metric(
-        self,
-        run_id: str,
-        key: str,
-        value: float,
-        *,
-        step: int | None = None,
-        timestamp: int | None = None,
-    ) -> None:
-        self.log_batch(run_id, metrics=[(key, value, timestamp, step)])
-
-    def log_param(self, run_id: str, key: str, value: Any) -> None:
-        self.log_batch(run_id, params={key: value})
-
-    def set_tag(self, run_id: str, key: str, value: Any) -> None:
-        self.log_batch(run_id, tags={key: value})
 
     def delete_tag(self, run_id: str, key: str) -> None:
         self._writable(run_id)
@@ -322,7 +250,7 @@ class TrackingService:
         for experiment_id in ids:
             self.store.get_experiment(experiment_id)
         runs, more = self.store.search_runs(
-            ids, filter_ast=ast, order_by=keys, view=_view(view), offset=offset, limit=limit
+            ids, filter_ast=ast, order_by=keys, view=v.check_view(view), offset=offset, limit=limit
         )
         return Page(runs, encode_token(offset + limit) if more else None)
 

@@ -7,9 +7,12 @@ from __future__ import annotations
 
 import math
 import re
+import time
+from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any
 
+from loopline.entities import Metric, RunStatus, ViewType
 from loopline.errors import InvalidArgumentError
 
 __all__ = [
@@ -19,13 +22,18 @@ __all__ = [
     "MAX_TAG_VALUE_LENGTH",
     "check_epoch_ms",
     "check_key",
+    "check_metric",
+    "check_metric_input",
     "check_metric_value",
     "check_name",
     "check_param_value",
+    "check_status",
     "check_step",
+    "check_string_map",
     "check_tag_value",
     "check_timestamp",
     "check_user_id",
+    "check_view",
 ]
 
 MAX_KEY_LENGTH = 250
@@ -155,6 +163,26 @@ def check_user_id(user_id: Any) -> str | None:
     return _storable(user_id, "user_id", "user_id")
 
 
+def check_metric(key: Any, value: Any, timestamp: Any, step: Any) -> tuple[str, float, int, int]:
+    """One checked metric point ``(key, value, timestamp, step)``; defaults: now and step 0.
+
+    The common case (a float value, int timestamp and step) takes no function call beyond the
+    cached key check: this runs once per logged value.
+    """
+    key = check_key(key, "metric")
+    if type(value) is not float:
+        value = check_metric_value(key, value)
+    if timestamp is None:
+        timestamp = int(time.time() * 1000)
+    elif type(timestamp) is not int or not -_INT64 <= timestamp < _INT64:
+        timestamp = check_timestamp(key, timestamp)
+    if step is None:
+        step = 0
+    elif type(step) is not int or not -_INT64 <= step < _INT64:
+        step = check_step(key, step)
+    return key, value, timestamp, step
+
+
 def check_param_value(key: str, value: Any) -> str:
     """Params are stored as strings (as in MLflow); at most 6000 characters."""
     text = _storable(value if isinstance(value, str) else str(value), f"param {key!r}", "value")
@@ -194,3 +222,52 @@ def check_name(name: Any, what: str, *, max_length: int = MAX_NAME_LENGTH) -> st
             field="name",
         )
     return _storable(name, f"{what} name", "name")
+
+
+def check_view(view: ViewType | str) -> ViewType:
+    try:
+        return ViewType(view)
+    except ValueError:
+        raise InvalidArgumentError(
+            f"The 'view' parameter must be one of {[x.value for x in ViewType]}; got {view!r}.",
+            field="view",
+        ) from None
+
+
+def check_status(status: RunStatus | str) -> RunStatus:
+    try:
+        return RunStatus(str(status).lower())
+    except ValueError:
+        raise InvalidArgumentError(
+            f"The 'status' parameter must be one of {[s.value for s in RunStatus]}; "
+            f"got {status!r}.",
+            field="status",
+        ) from None
+
+
+def check_string_map(values: Mapping[str, Any] | None, what: str) -> dict[str, str]:
+    """Checked params (``what="param"``) or tags: keys checked, values as strings."""
+    if values is None:
+        return {}
+    if not isinstance(values, Mapping):
+        raise InvalidArgumentError(
+            f"The {what}s must be a mapping of key to value; got {type(values).__name__}.",
+            field=f"{what}s",
+        )
+    check_value = check_param_value if what == "param" else check_tag_value
+    return {check_key(k, what): check_value(k, val) for k, val in values.items()}
+
+
+def check_metric_input(metric: Any) -> tuple[str, float, int, int]:
+    """A metric given as a :class:`Metric` or a ``(key, value, timestamp, step)`` tuple."""
+    if isinstance(metric, Metric):
+        key, value, timestamp, step = metric.key, metric.value, metric.timestamp, metric.step
+    else:
+        try:
+            key, value, timestamp, step = metric
+        except (TypeError, ValueError):
+            raise InvalidArgumentError(
+                f"Each metric must be (key, value, timestamp, step); got {metric!r}.",
+                field="metrics",
+            ) from None
+    return check_metric(key, value, timestamp, step)
