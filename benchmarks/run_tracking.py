@@ -33,16 +33,18 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from _peer_env import ensure_venv
+from _peer_env import VENVS_DIR, ensure_venv
 from workers._common import parse_result
 
 BENCH_DIR = Path(__file__).resolve().parent
 WORKERS_DIR = BENCH_DIR / "workers"
 RESULTS_FILE = BENCH_DIR / "results" / "tracking.json"
+PYCACHE_DIR = VENVS_DIR / "pycache"
 MLFLOW_VERSION = "3.17.2"
 MLFLOW_REQUIREMENTS = (f"mlflow=={MLFLOW_VERSION}", "pyarrow<26")
 FIGURE_NAMES = ("local", "async", "server", "search", "import")
@@ -61,23 +63,34 @@ _MLFLOW_ASYNC_ENV = {"MLFLOW_ASYNC_LOGGING_BUFFERING_SECONDS": "1"}
 
 
 @dataclass(frozen=True)
-class Sizes:
-    """How much work each figure does; MLflow's sync paths are slow, so it does fewer calls."""
+class Calls:
+    """A logging workload: ``count`` log_metric calls per run, ``repeats`` timed runs (median)."""
 
-    loopline_calls: int = 10_000
-    mlflow_sync_calls: int = 2_000
-    mlflow_async_calls: int = 10_000
-    mlflow_server_calls: int = 1_000
+    count: int
+    repeats: int = 1
+
+
+@dataclass(frozen=True)
+class Sizes:
+    """How much work each figure does; MLflow's sync paths are slow, so it does fewer calls.
+
+    loopline's runs take a fraction of a second, so it times several and takes the median.
+    """
+
+    loopline: Calls = Calls(10_000, repeats=5)
+    mlflow_sync: Calls = Calls(2_000)
+    mlflow_async: Calls = Calls(10_000)
+    mlflow_server: Calls = Calls(500)
     search_runs: int = 10_000
     search_repeats: int = 7
     import_repeats: int = 10
 
 
 QUICK = Sizes(
-    loopline_calls=2_000,
-    mlflow_sync_calls=300,
-    mlflow_async_calls=2_000,
-    mlflow_server_calls=100,
+    loopline=Calls(2_000, repeats=3),
+    mlflow_sync=Calls(300),
+    mlflow_async=Calls(2_000),
+    mlflow_server=Calls(100),
     search_runs=1_000,
     search_repeats=3,
     import_repeats=5,
@@ -95,24 +108,28 @@ class Tool:
     health_path: str
     env: dict[str, str]
     server_argv: Callable[[Path, int], list[str]]
+    store_env: Callable[[Path], dict[str, str]] = lambda store: {}
+    bulk_env: dict[str, str] = field(default_factory=dict)  # for the untimed bulk population
+    isolated: bool = True  # a peer's venv must not see our PYTHONPATH
 
     def environ(self, store: Path, extra: dict[str, str] | None = None) -> dict[str, str]:
-        """The process environment: ours without any tool's settings, plus this tool's."""
-        clean = {
-            key: value
-            for key, value in os.environ.items()
-            if not key.startswith(("LOOPLINE_", "MLFLOW_"))
-        }
-        if self.name != "loopline":
-            clean.pop("PYTHONPATH", None)
-        env = {**clean, **_NO_TRACKING_ENV, **self.env, **(extra or {})}
-        if self.name == "loopline":
-            env["LOOPLINE_HOME"] = str(store)
-        return env
+        """The process environment: ours without any tool's settings, plus this tool's.
+
+        Bytecode is cached for both tools alike, in ``PYCACHE_DIR``, so neither is timed
+        compiling its sources, even where the shell sets PYTHONDONTWRITEBYTECODE (an
+        editable loopline would recompile on every start), and nothing is written into
+        a source tree.
+        """
+        dropped: tuple[str, ...] = ("LOOPLINE_", "MLFLOW_", "PYTHONDONTWRITEBYTECODE")
+        dropped += ("PYTHONPATH",) if self.isolated else ()
+        clean = {key: value for key, value in os.environ.items() if not key.startswith(dropped)}
+        cache = {"PYTHONPYCACHEPREFIX": str(PYCACHE_DIR)}
+        tool = {**self.env, **self.store_env(store), **(extra or {})}
+        return {**clean, **_NO_TRACKING_ENV, **cache, **tool}
 
 
 def _loopline_server_argv(store: Path, port: int) -> list[str]:
-    del store  # the store comes from LOOPLINE_HOME, see Tool.environ
+    del store  # the server finds its store through LOOPLINE_HOME, see loopline_tool
     script = Path(sys.executable).with_name("loopline")
     prefix = (
         [str(script)]
@@ -147,6 +164,10 @@ def loopline_tool() -> Tool:
         health_path="/api/health",
         env={},
         server_argv=_loopline_server_argv,
+        store_env=lambda store: {"LOOPLINE_HOME": str(store)},
+        # Like MlflowClient.create_run, record no environment on the 10,000 populated runs.
+        bulk_env={"LOOPLINE_CAPTURE_ENVIRONMENT": "false"},
+        isolated=False,
     )
 
 
@@ -205,24 +226,21 @@ def _guarded(measure: Callable[[], Measurement]) -> Measurement:
 
 
 def _durability_problem(result: dict[str, Any]) -> str | None:
-    if result.get("stored") == result["calls"]:
+    if result["durable"]:
         return None
-    found = result.get("stored_error") or result.get("stored")
-    return f"not durable at end_run: {result['calls']} calls, stored {found}"
-
-
-def _throughput(result: dict[str, Any]) -> Measurement:
-    return Measurement(value=result["per_second"], error=_durability_problem(result), detail=result)
+    return f"not durable at end_run: {result['calls']} calls per run, stored {result['stored']}"
 
 
 def _sqlite(store: Path, tool: Tool) -> str:
     return f"sqlite:///{store / (tool.name + '.db')}"
 
 
-def measure_logging(tool: Tool, store: Path, uri: str, calls: int, mode: str) -> Measurement:
+def measure_logging(tool: Tool, store: Path, uri: str, calls: Calls, mode: str) -> Measurement:
     extra = _MLFLOW_ASYNC_ENV if mode == "async" else {}
-    args = ["log_metric", "--uri", uri, "--calls", str(calls), "--mode", mode]
-    return _throughput(run_worker(tool, store, args, extra))
+    args = ["log_metric", "--uri", uri, "--mode", mode]
+    args += ["--calls", str(calls.count), "--repeats", str(calls.repeats)]
+    result = run_worker(tool, store, args, extra)
+    return Measurement(value=result["per_second"], error=_durability_problem(result), detail=result)
 
 
 def _free_port() -> int:
@@ -251,16 +269,18 @@ def _wait_ready(process: subprocess.Popen[bytes], url: str, log: Path) -> None:
     raise RuntimeError(f"server not ready in {SERVER_READY_TIMEOUT:.0f}s: {_tail(log.read_text())}")
 
 
+def _signal_group(process: subprocess.Popen[bytes], sig: signal.Signals) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, sig)
+
+
 def _stop(process: subprocess.Popen[bytes]) -> None:
     """Stop the server and everything it spawned (it leads its own process group)."""
-    for sig, grace in ((signal.SIGTERM, 20.0), (signal.SIGKILL, 5.0)):
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, sig)
-        try:
-            process.wait(timeout=grace)
-            return
-        except subprocess.TimeoutExpired:
-            continue
+    _signal_group(process, signal.SIGTERM)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        process.wait(timeout=20.0)
+    _signal_group(process, signal.SIGKILL)  # whatever of the group outlived the grace period
+    process.wait(timeout=5.0)
 
 
 @contextlib.contextmanager
@@ -285,14 +305,20 @@ def running_server(tool: Tool, store: Path) -> Iterator[str]:
             _stop(process)
 
 
-def measure_server(tool: Tool, store: Path, calls: int) -> Measurement:
+def measure_server(tool: Tool, store: Path, calls: Calls) -> Measurement:
     with running_server(tool, store) as base:
         return measure_logging(tool, store, base, calls, "sync")
 
 
-def measure_search(tool: Tool, store: Path, sizes: Sizes) -> Measurement:
-    args = ["search", "--uri", _sqlite(store, tool), "--runs", str(sizes.search_runs)]
-    result = run_worker(tool, store, [*args, "--repeats", str(sizes.search_repeats)], {})
+def populate_store(tool: Tool, store: Path, runs: int) -> Measurement:
+    """Fill ``tool``'s search store; preparation, so no value."""
+    args = ["populate", "--uri", _sqlite(store, tool), "--runs", str(runs)]
+    return Measurement(detail=run_worker(tool, store, args, tool.bulk_env))
+
+
+def measure_search(tool: Tool, store: Path, repeats: int) -> Measurement:
+    args = ["search", "--uri", _sqlite(store, tool), "--repeats", str(repeats)]
+    result = run_worker(tool, store, args, {})
     return Measurement(value=result["seconds"] * 1000.0, detail=result)
 
 
@@ -311,15 +337,19 @@ def _median_wall_ms(command: list[str], env: dict[str, str], cwd: Path, repeats:
 
 
 def measure_import(tool: Tool, store: Path, repeats: int) -> Measurement:
-    env, python = tool.environ(store), str(tool.python)
-    importing = _median_wall_ms([python, "-c", f"import {tool.module}"], env, store, repeats)
-    bare = _median_wall_ms([python, "-c", "pass"], env, store, repeats)
+    """The figure: ``python -c "import <tool>"``; details: a bare interpreter, first SDK use."""
+    env, python, module = tool.environ(store), str(tool.python), tool.module
+
+    def wall_ms(code: str) -> float:
+        return _median_wall_ms([python, "-c", code], env, store, repeats)
+
+    importing = wall_ms(f"import {module}")
     return Measurement(
         value=importing,
         detail={
             "repeats": repeats,
-            "bare_interpreter_ms": bare,
-            "import_only_ms": importing - bare,
+            "bare_interpreter_ms": wall_ms("pass"),
+            "import_and_first_use_ms": wall_ms(f"import {module}; {module}.log_metric"),
         },
     )
 
@@ -327,6 +357,7 @@ def measure_import(tool: Tool, store: Path, repeats: int) -> Measurement:
 # -- figures ------------------------------------------------------------------------------------
 
 Measure = Callable[[Tool, Path], Measurement]
+Prepared = dict[str, Measurement]
 
 
 @dataclass(frozen=True)
@@ -340,6 +371,7 @@ class Figure:
     target: float
     loopline: Measure
     mlflow: Measure
+    prepare: Measure | None = None  # untimed set-up, run for both tools at once
 
     def ratio(self, ours: Measurement, theirs: Measurement) -> float | None:
         """How many times better loopline is (>1 means loopline wins)."""
@@ -351,28 +383,31 @@ class Figure:
 
 
 def figures(sizes: Sizes) -> list[Figure]:
-    def local(calls: int, mode: str) -> Measure:
+    def local(calls: Calls, mode: str) -> Measure:
         return lambda tool, store: measure_logging(tool, store, _sqlite(store, tool), calls, mode)
 
-    def server(calls: int) -> Measure:
+    def server(calls: Calls) -> Measure:
         return lambda tool, store: measure_server(tool, store, calls)
 
     def search(tool: Tool, store: Path) -> Measurement:
-        return measure_search(tool, store, sizes)
+        return measure_search(tool, store, sizes.search_repeats)
+
+    def populate(tool: Tool, store: Path) -> Measurement:
+        return populate_store(tool, store, sizes.search_runs)
 
     def imports(tool: Tool, store: Path) -> Measurement:
         return measure_import(tool, store, sizes.import_repeats)
 
-    loopline_local = local(sizes.loopline_calls, "sync")
+    loopline_local = local(sizes.loopline, "sync")
     return [
         Figure("local", "1 log_metric, local sqlite, sync", "calls/s", True, 50.0,
-               loopline_local, local(sizes.mlflow_sync_calls, "sync")),
+               loopline_local, local(sizes.mlflow_sync, "sync")),
         Figure("async", "2 log_metric, local, vs mlflow async", "calls/s", True, 10.0,
-               loopline_local, local(sizes.mlflow_async_calls, "async")),
+               loopline_local, local(sizes.mlflow_async, "async")),
         Figure("server", "3 log_metric through a server", "calls/s", True, 50.0,
-               server(sizes.loopline_calls), server(sizes.mlflow_server_calls)),
+               server(sizes.loopline), server(sizes.mlflow_server)),
         Figure("search", "4 search_runs, 10 params/5 metrics", "ms", False, 10.0,
-               search, search),
+               search, search, prepare=populate),
         Figure("import", "5 python -c 'import <tool>'", "ms", False, 5.0, imports, imports),
     ]  # fmt: skip
 
@@ -419,13 +454,35 @@ class Row:
         }
 
 
+def _prepare_all(prepare: Measure, tools: dict[str, Tool], stores: dict[str, Path]) -> Prepared:
+    """Run the untimed set-up of every tool at once (it is slow and nothing is timed)."""
+    with ThreadPoolExecutor(max_workers=len(stores)) as pool:
+        futures = {
+            name: pool.submit(_guarded, functools.partial(prepare, tools[name], store))
+            for name, store in stores.items()
+        }
+        return {name: future.result() for name, future in futures.items()}
+
+
 def run_figure(figure: Figure, tools: dict[str, Tool], workdir: Path) -> Row:
-    measured = {}
-    for tool_name, measure in (("loopline", figure.loopline), ("mlflow", figure.mlflow)):
-        store = workdir / f"{figure.name}-{tool_name}"
+    measures = {"loopline": figure.loopline, "mlflow": figure.mlflow}
+    stores = {name: workdir / f"{figure.name}-{name}" for name in measures}
+    for store in stores.values():
         store.mkdir()
-        log(f"{figure.name}: measuring {tool_name} ...")
-        measured[tool_name] = _guarded(functools.partial(measure, tools[tool_name], store))
+    prepared: Prepared = {}
+    if figure.prepare is not None:
+        log(f"{figure.name}: preparing both stores concurrently (not timed) ...")
+        prepared = _prepare_all(figure.prepare, tools, stores)
+    measured = {}
+    for name, measure in measures.items():
+        before = prepared.get(name, Measurement())
+        if before.error:
+            measured[name] = before
+            continue
+        log(f"{figure.name}: measuring {name} ...")
+        measurement = _guarded(functools.partial(measure, tools[name], stores[name]))
+        measurement.detail = {**before.detail, **measurement.detail}
+        measured[name] = measurement
     return Row(figure, measured["loopline"], measured["mlflow"])
 
 
@@ -450,25 +507,26 @@ def _fmt_ratio(ratio: float | None) -> str:
 
 def _calls_note(row: Row) -> str:
     counts = [
-        f"{name} {m.detail['calls']:,}"
+        f"{name} {m.detail['calls']:,} x {len(m.detail['samples'])} run(s)"
         for name, m in (("loopline", row.loopline), ("mlflow", row.mlflow))
         if "calls" in m.detail
     ]
-    return f"calls: {', '.join(counts)}" if counts else ""
+    return f"calls per timed run: {', '.join(counts)}" if counts else ""
 
 
 def _detail_note(row: Row) -> str:
     if row.figure.name == "search":
         parts = [
             f"{name}: {m.detail.get('matched')} rows, top m1 {m.detail.get('top_m1')}, "
-            f"populate {m.detail.get('populate_seconds', 0):.1f}s"
+            f"populated in {m.detail.get('populate_seconds', 0):.0f}s (concurrently, untimed)"
             for name, m in (("loopline", row.loopline), ("mlflow", row.mlflow))
             if m.detail
         ]
         return "; ".join(parts)
     if row.figure.name == "import":
         parts = [
-            f"{name}: bare interpreter {m.detail['bare_interpreter_ms']:.1f} ms"
+            f"{name}: bare interpreter {m.detail['bare_interpreter_ms']:.1f} ms, "
+            f"import + touch {name}.log_metric {m.detail['import_and_first_use_ms']:.1f} ms"
             for name, m in (("loopline", row.loopline), ("mlflow", row.mlflow))
             if m.detail
         ]
@@ -537,7 +595,6 @@ def metadata(tools: dict[str, Tool], sizes: Sizes, quick: bool) -> dict[str, Any
 
 def write_json(path: Path, meta: dict[str, Any], rows: Sequence[Row]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    meta = {**meta, "load_average_at_end": os.getloadavg()}
     path.write_text(json.dumps({"meta": meta, "figures": [r.as_json() for r in rows]}, indent=2))
 
 
@@ -561,11 +618,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     tools = {"loopline": loopline_tool(), "mlflow": mlflow_tool()}
     meta = metadata(tools, sizes, args.quick)
     chosen = [f for f in figures(sizes) if not args.only or f.name in args.only]
+    started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="loopline-bench-") as tmp:
         rows = [run_figure(figure, tools, Path(tmp)) for figure in chosen]
+    meta["seconds"] = round(time.monotonic() - started, 1)
+    meta["load_average_at_end"] = os.getloadavg()
     write_json(args.json, meta, rows)
     print(render(rows))
-    print(f"\nresults written to {args.json}")
+    print(
+        f"\n{meta['seconds']:.0f}s on {meta['cpus']} cores; load average (1 min) "
+        f"{meta['load_average_at_start'][0]:.2f} at start, {meta['load_average_at_end'][0]:.2f} "
+        f"at end. Results written to {args.json}"
+    )
     return 0 if all(row.passed for row in rows) else 1
 
 

@@ -47,7 +47,7 @@ class RunFields:
 def synthetic_runs(count: int) -> list[RunFields]:
     """Deterministic runs: p0 = 'a' for 3 runs in 4, m0 > 0.5 for about 2 in 3.
 
-    So about half of the runs (0.75 * 0.67) match ``SEARCH_FILTER``.
+    So about half of the runs (0.75 * 2/3) match ``SEARCH_FILTER``.
     """
     rng = random.Random(_SEED)
     runs = []
@@ -70,13 +70,6 @@ def timed(action: Callable[[], object]) -> float:
     start = time.perf_counter()
     action()
     return time.perf_counter() - start
-
-
-def median_seconds(action: Callable[[], object], repeats: int) -> tuple[float, list[float]]:
-    """Median and all samples of ``repeats`` timings of ``action`` after one warm-up call."""
-    action()
-    samples = [timed(action) for _ in range(repeats)]
-    return statistics.median(samples), samples
 
 
 def throughput(calls: int, seconds: float) -> Result:
@@ -104,10 +97,10 @@ class Tracker(Protocol):
         ...
 
     def populate(self, runs: list[RunFields]) -> None:
-        """Store ``runs`` as runs of ``EXPERIMENT``, in bulk."""
+        """Store ``runs`` as runs of a new experiment ``EXPERIMENT``, in bulk."""
 
     def search(self) -> Sequence[Any]:
-        """Run the benchmark query (``SEARCH_*``) and return the runs found."""
+        """Run the benchmark query (``SEARCH_*``) on ``EXPERIMENT``; return the runs found."""
         ...
 
     def metric_of(self, run: Any, key: str) -> float:
@@ -120,28 +113,37 @@ def _log_and_end(tracker: Tracker, calls: int) -> None:
     tracker.end_run()
 
 
-def _stored_in_fresh_process(args: argparse.Namespace, run_id: str) -> Result:
+def _stored_in_fresh_process(args: argparse.Namespace, run_id: str) -> int | str:
     """Ask a new interpreter of this worker how many points run ``run_id`` stored.
 
     A fresh process cannot see an in-memory buffer, so a count that matches the
-    number of calls proves the data was durable when ``end_run`` returned.
+    number of calls proves the data was durable when ``end_run`` returned. Returns
+    the count, or the error the counting process met.
     """
     command = [sys.executable, sys.argv[0], "count", "--uri", args.uri, "--run-id", run_id]
     done = subprocess.run(command, capture_output=True, text=True, timeout=300, check=False)
     try:
-        return {"stored": parse_result(done.stdout, done.stderr)["count"]}
+        return int(parse_result(done.stdout, done.stderr)["count"])
     except RuntimeError as error:
-        return {"stored": None, "stored_error": str(error)}
+        return str(error)
 
 
 def log_metric_task(tracker: Tracker, args: argparse.Namespace) -> Result:
-    """Time ``args.calls`` log_metric calls plus end_run, after an untimed warm-up run."""
+    """Time ``args.repeats`` runs of ``args.calls`` log_metric calls plus end_run each.
+
+    An untimed warm-up run comes first; each timed run is checked for durability.
+    """
     tracker.connect(args.uri, args.mode)
     tracker.start_run("warmup")
     _log_and_end(tracker, WARMUP_CALLS)
-    run_id = tracker.start_run("timed")
-    seconds = timed(lambda: _log_and_end(tracker, args.calls))
-    return {**throughput(args.calls, seconds), **_stored_in_fresh_process(args, run_id)}
+    samples, stored = [], []
+    for repeat in range(args.repeats):
+        run_id = tracker.start_run(f"timed-{repeat}")
+        samples.append(timed(lambda: _log_and_end(tracker, args.calls)))
+        stored.append(_stored_in_fresh_process(args, run_id))
+    durable = all(count == args.calls for count in stored)
+    result = throughput(args.calls, statistics.median(samples))
+    return {**result, "samples": samples, "stored": stored, "durable": durable}
 
 
 def count_task(tracker: Tracker, args: argparse.Namespace) -> Result:
@@ -149,17 +151,20 @@ def count_task(tracker: Tracker, args: argparse.Namespace) -> Result:
     return {"count": tracker.count_points(args.run_id)}
 
 
-def search_task(tracker: Tracker, args: argparse.Namespace) -> Result:
-    """Populate ``args.runs`` runs (untimed), then time the benchmark query."""
+def populate_task(tracker: Tracker, args: argparse.Namespace) -> Result:
+    """Store ``args.runs`` synthetic runs for the search benchmark (not a timed figure)."""
     tracker.connect(args.uri, args.mode)
     runs = synthetic_runs(args.runs)
-    populate_seconds = timed(lambda: tracker.populate(runs))
-    median, samples = median_seconds(tracker.search, args.repeats)
+    return {"runs": args.runs, "populate_seconds": timed(lambda: tracker.populate(runs))}
+
+
+def search_task(tracker: Tracker, args: argparse.Namespace) -> Result:
+    """Median of ``args.repeats`` timed benchmark queries, after an untimed warm-up query."""
+    tracker.connect(args.uri, args.mode)
     found = tracker.search()
+    samples = [timed(tracker.search) for _ in range(args.repeats)]
     return {
-        "runs": args.runs,
-        "populate_seconds": populate_seconds,
-        "seconds": median,
+        "seconds": statistics.median(samples),
         "samples": samples,
         "matched": len(found),
         "top_m1": tracker.metric_of(found[0], "m1") if found else None,
@@ -169,6 +174,7 @@ def search_task(tracker: Tracker, args: argparse.Namespace) -> Result:
 TASKS: dict[str, Callable[[Tracker, argparse.Namespace], Result]] = {
     "log_metric": log_metric_task,
     "count": count_task,
+    "populate": populate_task,
     "search": search_task,
 }
 
@@ -189,7 +195,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--uri", required=True, help="tracking URI of the store or server")
     parser.add_argument("--calls", type=int, default=10_000, help="log_metric calls")
     parser.add_argument("--runs", type=int, default=10_000, help="runs to populate for search")
-    parser.add_argument("--repeats", type=int, default=7, help="timed search repeats")
+    parser.add_argument("--repeats", type=int, default=1, help="timed repeats")
     parser.add_argument("--mode", choices=["sync", "async"], default="sync")
     parser.add_argument("--run-id", default="", help="run to count points of (task count)")
     return parser

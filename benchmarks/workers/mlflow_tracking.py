@@ -6,6 +6,7 @@ the tasks themselves live in ``_common``, this file adapts MLflow to them.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from typing import Any
 
@@ -21,7 +22,6 @@ class MlflowTracker:
     def __init__(self) -> None:
         self.synchronous = True
         self.client = MlflowClient()
-        self.experiment_id = ""
 
     def connect(self, uri: str, mode: str) -> None:
         mlflow.set_tracking_uri(uri)
@@ -44,12 +44,16 @@ class MlflowTracker:
         return len(self.client.get_metric_history(run_id, _common.METRIC_KEY))
 
     def populate(self, runs: list[_common.RunFields]) -> None:
-        self.experiment_id = self.client.create_experiment(_common.EXPERIMENT)
+        experiment_id = self.client.create_experiment(_common.EXPERIMENT)
         for fields in runs:
-            run_id = self.client.create_run(self.experiment_id).info.run_id
+            run_id = self.client.create_run(experiment_id).info.run_id
             params = [Param(key, value) for key, value in fields.params.items()]
             metrics = [Metric(key, value, 0, 0) for key, value in fields.metrics.items()]
             self.client.log_batch(run_id, metrics=metrics, params=params)
+
+    @functools.cached_property
+    def experiment_id(self) -> str:
+        return str(self.client.get_experiment_by_name(_common.EXPERIMENT).experiment_id)
 
     def search(self) -> Sequence[Run]:
         return self.client.search_runs(
