@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from loopline.client.remote import RemoteTracking
 from loopline.config import Settings, is_remote_uri
 from loopline.entities import (
     Experiment,
@@ -24,20 +23,29 @@ from loopline.entities import (
     ViewType,
 )
 from loopline.errors import NotFoundError
-from loopline.tracking.factory import tracking_service
-from loopline.tracking.service import MetricInput, TrackingService
+from loopline.tracking.validation import MetricInput
 
-__all__ = ["Backend", "Client"]
+if TYPE_CHECKING:
+    from loopline.client.remote import RemoteTracking
+    from loopline.tracking.service import TrackingService
 
-Backend = TrackingService | RemoteTracking
+__all__ = ["Client", "open_backend"]
 
 
-def open_backend(settings: Settings) -> Backend:
-    """The backend ``settings`` point at: a server for an http(s) URI, else the local store."""
+def open_backend(settings: Settings) -> TrackingService | RemoteTracking:
+    """The backend ``settings`` point at: a server for an http(s) URI, else the local store.
+
+    Each backend is imported here, when chosen: a local user never loads the HTTP client, and a
+    remote one never loads SQLAlchemy.
+    """
     if is_remote_uri(settings.uri):
+        from loopline.client.remote import RemoteTracking
+
         return RemoteTracking(
             str(settings.uri), token=settings.token, timeout=settings.http_timeout
         )
+    from loopline.tracking.factory import tracking_service
+
     return tracking_service(settings)
 
 
@@ -62,7 +70,7 @@ class Client:
     def __init__(self, uri: str | None = None, *, settings: Settings | None = None) -> None:
         base = settings if settings is not None else Settings()
         self.settings = base.model_copy(update={"uri": uri}) if uri is not None else base
-        self.backend: Backend = open_backend(self.settings)
+        self.backend: TrackingService | RemoteTracking = open_backend(self.settings)
 
     @property
     def uri(self) -> str:
@@ -72,7 +80,7 @@ class Client:
 
     @property
     def is_remote(self) -> bool:
-        return isinstance(self.backend, RemoteTracking)
+        return is_remote_uri(self.settings.uri)
 
     # -- experiments -------------------------------------------------------------------------
 

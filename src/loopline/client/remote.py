@@ -33,7 +33,6 @@ from loopline.errors import (
 )
 from loopline.tracking import validation as v
 from loopline.tracking.paging import check_max_results
-from loopline.tracking.service import MetricInput
 from loopline.tracking.shortcuts import LogShortcuts
 from loopline.wire import (
     decode_experiment,
@@ -234,7 +233,7 @@ class RemoteTracking(LogShortcuts):
         self,
         run_id: str,
         *,
-        metrics: Iterable[MetricInput | Metric] = (),
+        metrics: Iterable[v.MetricInput | Metric] = (),
         params: Mapping[str, Any] | None = None,
         tags: Mapping[str, Any] | None = None,
     ) -> None:

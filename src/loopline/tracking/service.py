@@ -42,7 +42,7 @@ __all__ = ["DEFAULT_EXPERIMENT_NAME", "MetricInput", "TrackingService", "now_ms"
 
 DEFAULT_EXPERIMENT_NAME = "Default"
 ARTIFACT_SCHEME = "loopline-artifacts:"
-MetricInput = tuple[str, Any, Any, Any]  # key, value, timestamp (ms), step
+MetricInput = v.MetricInput
 _INT64 = 2**63
 
 

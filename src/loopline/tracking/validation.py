@@ -20,6 +20,7 @@ __all__ = [
     "MAX_NAME_LENGTH",
     "MAX_PARAM_VALUE_LENGTH",
     "MAX_TAG_VALUE_LENGTH",
+    "MetricInput",
     "check_epoch_ms",
     "check_key",
     "check_metric",
@@ -36,6 +37,7 @@ __all__ = [
     "check_view",
 ]
 
+MetricInput = tuple[str, Any, Any, Any]  # key, value, timestamp (ms), step
 MAX_KEY_LENGTH = 250
 MAX_NAME_LENGTH = 250
 MAX_PARAM_VALUE_LENGTH = 6000
