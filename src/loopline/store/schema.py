@@ -16,6 +16,7 @@ from sqlalchemy import (
     MetaData,
     String,
     Text,
+    UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -140,3 +141,89 @@ class ArtifactRow(Base):
     path: Mapped[str] = mapped_column(String(1024), primary_key=True)
     digest: Mapped[str] = mapped_column(String(71))
     size: Mapped[int] = mapped_column(BigInteger)
+
+
+class DatasetRow(Base):
+    __tablename__ = "datasets"
+
+    dataset_id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(256), unique=True)
+    description: Mapped[str | None] = mapped_column(Text, nullable=True)
+    tags: Mapped[str] = mapped_column(Text, default="{}")  # JSON object
+    created_at: Mapped[int] = mapped_column(BigInteger)
+    updated_at: Mapped[int] = mapped_column(BigInteger)
+
+
+class DatasetVersionRow(Base):
+    """One immutable version; ``digest`` is unique per dataset, so identical content is reused."""
+
+    __tablename__ = "dataset_versions"
+    __table_args__ = (
+        UniqueConstraint("dataset_id", "version", name="uq_dataset_versions_number"),
+        UniqueConstraint("dataset_id", "digest", name="uq_dataset_versions_digest"),
+    )
+
+    version_id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    dataset_id: Mapped[int] = mapped_column(
+        ForeignKey("datasets.dataset_id", ondelete="CASCADE"), index=True
+    )
+    version: Mapped[int] = mapped_column(Integer)
+    digest: Mapped[str] = mapped_column(String(71))
+    data_digest: Mapped[str] = mapped_column(String(71))
+    sample_digest: Mapped[str | None] = mapped_column(String(71), nullable=True)
+    num_rows: Mapped[int] = mapped_column(BigInteger)
+    num_columns: Mapped[int] = mapped_column(Integer)
+    num_bytes: Mapped[int] = mapped_column(BigInteger)
+    schema_json: Mapped[str] = mapped_column(Text)
+    profile_json: Mapped[str] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(Text)
+    description: Mapped[str | None] = mapped_column(Text, nullable=True)
+    tags: Mapped[str] = mapped_column(Text, default="{}")  # JSON object
+    status: Mapped[str] = mapped_column(String(16), default="unvalidated")
+    validation_json: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[int] = mapped_column(BigInteger)
+
+
+class RunInputRow(Base):
+    """A dataset version a run read, in a role such as ``training`` or ``evaluation``."""
+
+    __tablename__ = "run_inputs"
+
+    run_id: Mapped[str] = mapped_column(
+        ForeignKey("runs.run_id", ondelete="CASCADE"), primary_key=True
+    )
+    version_id: Mapped[int] = mapped_column(
+        ForeignKey("dataset_versions.version_id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    context: Mapped[str] = mapped_column(String(64), primary_key=True)
+
+
+class AlertRow(Base):
+    """An alert, recorded before any sink is tried."""
+
+    __tablename__ = "alerts"
+    __table_args__ = (Index("ix_alerts_dedup_created", "dedup_key", "created_at"),)
+
+    alert_id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    created_at: Mapped[int] = mapped_column(BigInteger, index=True)
+    source: Mapped[str] = mapped_column(String(256))
+    severity: Mapped[str] = mapped_column(String(16))
+    title: Mapped[str] = mapped_column(String(512))
+    message: Mapped[str] = mapped_column(Text)
+    details_json: Mapped[str] = mapped_column(Text, default="{}")
+    dedup_key: Mapped[str | None] = mapped_column(String(512), nullable=True)
+
+
+class AlertDeliveryRow(Base):
+    """The state of one alert at one sink: pending, delivered or failed (with the last error)."""
+
+    __tablename__ = "alert_deliveries"
+
+    alert_id: Mapped[int] = mapped_column(
+        ForeignKey("alerts.alert_id", ondelete="CASCADE"), primary_key=True
+    )
+    sink: Mapped[str] = mapped_column(String(128), primary_key=True)
+    status: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    updated_at: Mapped[int] = mapped_column(BigInteger)

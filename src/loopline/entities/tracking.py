@@ -1,8 +1,7 @@
-"""Entities: the plain, immutable objects loopline hands to callers.
+"""Tracking entities: experiments, runs (info and data), metrics and artifact file infos.
 
-Database rows never leave ``loopline.store``; services, the SDK, the server and the CLI exchange
-these frozen dataclasses. The tracking model maps one to one onto MLflow's: experiments, runs (info
-and data), params, metrics, tags and artifacts.
+The tracking model maps one to one onto MLflow's: experiments, runs, params, metrics, tags and
+artifacts.
 """
 
 from __future__ import annotations

@@ -1,0 +1,40 @@
+"""Entities: the plain, immutable objects loopline hands to callers.
+
+Database rows never leave ``loopline.store``; services, the SDK, the server and the CLI exchange
+these frozen dataclasses. One module per area; everything is importable from here.
+"""
+
+from loopline.entities.alerts import Alert, AlertDelivery, Severity
+from loopline.entities.datasets import Dataset, DatasetVersion, RunInput, VersionStatus
+from loopline.entities.tracking import (
+    Experiment,
+    FileInfo,
+    LifecycleStage,
+    Metric,
+    Page,
+    Run,
+    RunData,
+    RunInfo,
+    RunStatus,
+    ViewType,
+)
+
+__all__ = [
+    "Alert",
+    "AlertDelivery",
+    "Dataset",
+    "DatasetVersion",
+    "Experiment",
+    "FileInfo",
+    "LifecycleStage",
+    "Metric",
+    "Page",
+    "Run",
+    "RunData",
+    "RunInfo",
+    "RunInput",
+    "RunStatus",
+    "Severity",
+    "VersionStatus",
+    "ViewType",
+]
