@@ -31,8 +31,10 @@ _LAZY = {
     "get_client": "loopline.client.fluent",
     "get_run": "loopline.client.fluent",
     "get_uri": "loopline.client.fluent",
+    "datasets": "loopline.client.datasets",
     "log_artifact": "loopline.client.fluent",
     "log_artifacts": "loopline.client.fluent",
+    "log_input": "loopline.client.fluent",
     "log_metric": "loopline.client.fluent",
     "log_metrics": "loopline.client.fluent",
     "log_param": "loopline.client.fluent",
@@ -56,6 +58,7 @@ __all__ = [
     "Settings",
     "__version__",
     "active_run",
+    "datasets",
     "delete_tag",
     "end_run",
     "errors",
@@ -65,6 +68,7 @@ __all__ = [
     "get_uri",
     "log_artifact",
     "log_artifacts",
+    "log_input",
     "log_metric",
     "log_metrics",
     "log_param",
@@ -80,6 +84,7 @@ __all__ = [
 
 if TYPE_CHECKING:
     from loopline import errors
+    from loopline.client import datasets
     from loopline.client.client import Client
     from loopline.client.fluent import (
         ActiveRun,
@@ -92,6 +97,7 @@ if TYPE_CHECKING:
         get_uri,
         log_artifact,
         log_artifacts,
+        log_input,
         log_metric,
         log_metrics,
         log_param,
@@ -113,7 +119,7 @@ def __getattr__(name: str) -> Any:
     if module is None:
         raise AttributeError(f"module 'loopline' has no attribute {name!r}")
     value = importlib.import_module(module)
-    if name != "errors":
+    if name not in ("errors", "datasets"):
         value = getattr(value, name)
     globals()[name] = value
     return value

@@ -61,8 +61,14 @@ class ArtifactStore:
     def _path(self, digest: str) -> str:
         return f"{self.root}/{_digest_path(digest)}"
 
-    def put_file(self, local_path: str | os.PathLike[str]) -> tuple[str, int]:
-        """Store a file's content; returns ``(digest, size)``."""
+    def put_file(
+        self, local_path: str | os.PathLike[str], *, move: bool = False
+    ) -> tuple[str, int]:
+        """Store a file's content; returns ``(digest, size)``.
+
+        ``move=True`` hands the file over: on a local store it is renamed into place (no copy)
+        when it lies on the same filesystem, and removed otherwise.
+        """
         hasher = hashlib.sha256()
         size = 0
         with open(local_path, "rb") as handle:
@@ -71,9 +77,25 @@ class ArtifactStore:
                 size += len(chunk)
         digest = f"sha256:{hasher.hexdigest()}"
         target = self._path(digest)
-        if not self._exists(target):
-            self._upload(str(local_path), target)
+        if self._exists(target):
+            if move:
+                os.unlink(local_path)
+            return digest, size
+        if move and self.is_local:
+            Path(target).parent.mkdir(parents=True, exist_ok=True)
+            try:
+                os.replace(local_path, target)
+                return digest, size
+            except OSError:
+                pass  # another filesystem: copy below
+        self._upload(str(local_path), target)
+        if move:
+            os.unlink(local_path)
         return digest, size
+
+    def local_path(self, digest: str) -> str | None:
+        """The blob's path when the store is a local folder (for zero-copy readers)."""
+        return self._path(digest) if self.is_local else None
 
     def put_bytes(self, data: bytes) -> tuple[str, int]:
         """Store bytes; returns ``(digest, size)``."""

@@ -22,11 +22,12 @@ from loopline.entities import (
     RunStatus,
     ViewType,
 )
-from loopline.errors import NotFoundError
+from loopline.errors import InvalidStateError, NotFoundError
 from loopline.tracking.validation import MetricInput
 
 if TYPE_CHECKING:
     from loopline.client.remote import RemoteTracking
+    from loopline.data.service import DatasetService
     from loopline.tracking.service import TrackingService
 
 __all__ = ["Client", "open_backend"]
@@ -71,12 +72,32 @@ class Client:
         base = settings if settings is not None else Settings()
         self.settings = base.model_copy(update={"uri": uri}) if uri is not None else base
         self.backend: TrackingService | RemoteTracking = open_backend(self.settings)
+        self._datasets: DatasetService | None = None
 
     @property
     def uri(self) -> str:
         if is_remote_uri(self.settings.uri):
             return str(self.settings.uri)
         return self.settings.resolved_database_url()
+
+    @property
+    def datasets(self) -> DatasetService:
+        """The datasets service of this client's store (local stores only in this release)."""
+        if self._datasets is None:
+            if self.is_remote:
+                raise InvalidStateError(
+                    "Datasets work on a local store (a folder or a database URL) in this "
+                    f"release; {self.settings.uri} is a server. Use the same LOOPLINE_DATABASE_URL "
+                    "and LOOPLINE_ARTIFACT_ROOT as the server.",
+                    uri=self.settings.uri,
+                )
+            from loopline.data.service import DatasetService
+            from loopline.tracking.service import TrackingService
+
+            backend = self.backend
+            assert isinstance(backend, TrackingService)
+            self._datasets = DatasetService(backend.store, backend.artifacts)
+        return self._datasets
 
     @property
     def is_remote(self) -> bool:

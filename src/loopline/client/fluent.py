@@ -21,7 +21,15 @@ from typing import Any
 from loopline.client import environment
 from loopline.client.buffer import Flusher, MetricBuffer
 from loopline.client.client import Client
-from loopline.entities import Experiment, LifecycleStage, Page, Run, RunStatus, ViewType
+from loopline.entities import (
+    DatasetVersion,
+    Experiment,
+    LifecycleStage,
+    Page,
+    Run,
+    RunStatus,
+    ViewType,
+)
 from loopline.errors import (
     InvalidArgumentError,
     InvalidStateError,
@@ -38,6 +46,7 @@ __all__ = [
     "get_uri",
     "log_artifact",
     "log_artifacts",
+    "log_input",
     "log_metric",
     "log_metrics",
     "log_param",
@@ -334,6 +343,15 @@ def log_artifacts(local_dir: str | os.PathLike[str], artifact_path: str | None =
 def log_text(text: str, artifact_file: str) -> str:
     run = _run_for_logging()
     return run.client.log_text(run.id, text, artifact_file)
+
+
+def log_input(
+    dataset_version: DatasetVersion, context: str = "training", *, run_id: str | None = None
+) -> None:
+    """Record that the active run (or ``run_id``) read a dataset version, in a role."""
+    if run_id is None:
+        run_id = _run_for_logging().id
+    _state.get_client().datasets.log_input(run_id, dataset_version, context)
 
 
 def flush() -> None:

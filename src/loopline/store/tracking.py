@@ -9,11 +9,12 @@ wins). Each group of tables has its own module; this class puts them together.
 from __future__ import annotations
 
 from loopline.store.artifact_index import ArtifactTables
+from loopline.store.datasets import DatasetTables
 from loopline.store.experiments import ExperimentTables
 from loopline.store.runs import RunTables
 
 __all__ = ["SqlTrackingStore"]
 
 
-class SqlTrackingStore(ExperimentTables, RunTables, ArtifactTables):
+class SqlTrackingStore(ExperimentTables, RunTables, ArtifactTables, DatasetTables):
     """Tracking metadata in a SQL database chosen by URL (SQLite or PostgreSQL)."""

@@ -1,0 +1,167 @@
+"""The datasets service: create, read, list, load and diff versions; record what runs read."""
+
+from __future__ import annotations
+
+import builtins
+import os
+import tempfile
+import threading
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from loopline.artifacts import ArtifactStore
+from loopline.data.canonical import canonicalize, content_digest
+from loopline.data.diff import DatasetDiff, diff_versions
+from loopline.data.profile import profile_table, sample_indices
+from loopline.data.sources import describe_source, read_source
+from loopline.entities import Dataset, DatasetVersion, Page, RunInput
+from loopline.errors import InvalidArgumentError, StorageError
+from loopline.store import SqlTrackingStore
+from loopline.tracking import validation as v
+from loopline.tracking.paging import check_max_results, decode_token, encode_token
+
+__all__ = ["DatasetService"]
+
+FORMATS = ("pandas", "polars", "arrow")
+
+
+def _now() -> int:
+    return int(time.time() * 1000)
+
+
+class DatasetService:
+    """Versions of named tables over a metadata store and an artifact store."""
+
+    def __init__(self, store: SqlTrackingStore, artifacts: ArtifactStore) -> None:
+        self.store = store
+        self.artifacts = artifacts
+
+    def create(
+        self,
+        name: str,
+        source: Any,
+        *,
+        description: str | None = None,
+        tags: Mapping[str, Any] | None = None,
+    ) -> DatasetVersion:
+        """A version of ``name`` holding ``source``; identical content returns the existing one.
+
+        The Parquet file, profile and sample are written before the version row, so a failure
+        leaves no version behind (at most an unreferenced blob).
+        """
+        name = v.check_name(name, "dataset", max_length=256)
+        clean_tags = v.check_string_map(tags, "tag")
+        table = canonicalize(read_source(source))
+        digest = content_digest(table)
+        existing = self.store.find_version_by_digest(name, digest)
+        if existing is not None:
+            return existing
+        data_digest, size, (schema, profile) = self._write_parquet(table, profile_too=True)
+        sample = table.take(sample_indices(table.num_rows))
+        sample_digest, _, _ = self._write_parquet(sample, profile_too=False)
+        version = DatasetVersion(
+            name=name, version=0, digest=digest, data_digest=data_digest,
+            sample_digest=sample_digest, num_rows=table.num_rows,
+            num_columns=table.num_columns, num_bytes=size, schema=schema, profile=profile,
+            source=describe_source(source), created_at=_now(), description=description,
+            tags=clean_tags,
+        )  # fmt: skip
+        return self.store.create_version(version, now=_now())
+
+    def _write_parquet(self, table: Any, *, profile_too: bool) -> tuple[str, int, Any]:
+        """Write Parquet in a thread while this one profiles (both release the GIL)."""
+        import pyarrow.parquet as pq
+
+        folder = self.artifacts.root if self.artifacts.is_local else None
+        if folder:
+            os.makedirs(folder, exist_ok=True)
+        handle, path = tempfile.mkstemp(suffix=".parquet.part", dir=folder)
+        os.close(handle)
+        failure: list[BaseException] = []
+
+        def write() -> None:
+            try:
+                pq.write_table(table, path)
+            except BaseException as exc:  # reported below, in the caller's thread
+                failure.append(exc)
+
+        writer = threading.Thread(target=write, name="loopline-parquet")
+        writer.start()
+        profile: Any = (None, None)
+        try:
+            if profile_too:
+                profile = profile_table(table)
+        finally:
+            writer.join()
+        if failure:
+            os.unlink(path)
+            raise StorageError(f"Could not write the dataset as Parquet: {failure[0]}")
+        digest, size = self.artifacts.put_file(path, move=True)
+        return digest, size, profile
+
+    def get(self, name: str, version: int | None = None) -> DatasetVersion:
+        """A version (``None``: the latest)."""
+        return self.store.get_version(v.check_name(name, "dataset", max_length=256), version)
+
+    def versions(self, name: str) -> builtins.list[DatasetVersion]:
+        return self.store.list_versions(v.check_name(name, "dataset", max_length=256))
+
+    def list(
+        self, *, max_results: int | None = None, page_token: str | None = None
+    ) -> Page[Dataset]:
+        limit = check_max_results(max_results, 1000)
+        offset = decode_token(page_token)
+        items, more = self.store.list_datasets(offset=offset, limit=limit)
+        return Page(items, encode_token(offset + limit) if more else None)
+
+    def load(
+        self, name: str, version: int | None = None, *, format: str = "pandas", sample: bool = False
+    ) -> Any:
+        """The version's rows as a pandas DataFrame, a polars DataFrame or an Arrow table."""
+        if format not in FORMATS:
+            raise InvalidArgumentError(
+                f"The 'format' parameter must be one of {list(FORMATS)}; got {format!r}.",
+                field="format",
+            )
+        found = self.get(name, version)
+        digest = found.sample_digest if sample and found.sample_digest else found.data_digest
+        table = self._read_parquet(digest)
+        if format == "arrow":
+            return table
+        if format == "polars":
+            import polars as pl
+
+            return pl.from_arrow(table)
+        return table.to_pandas()
+
+    def _read_parquet(self, digest: str) -> Any:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        path = self.artifacts.local_path(digest)
+        if path is not None:
+            return pq.read_table(path)
+        return pq.read_table(pa.BufferReader(self.artifacts.read_bytes(digest)))
+
+    def diff(
+        self, a: DatasetVersion | tuple[str, int | None], b: DatasetVersion | tuple[str, int | None]
+    ) -> DatasetDiff:
+        """What changed from version ``a`` to version ``b``."""
+        first = a if isinstance(a, DatasetVersion) else self.get(*a)
+        second = b if isinstance(b, DatasetVersion) else self.get(*b)
+        return diff_versions(first, second)
+
+    def log_input(self, run_id: str, version: DatasetVersion, context: str = "training") -> None:
+        """Record that a run read a version, in a role (``training``, ``evaluation``...)."""
+        context = v.check_key(context, "context")
+        self.store.record_input(str(run_id), version.name, version.version, context)
+
+    def run_inputs(self, run_id: str) -> builtins.list[RunInput]:
+        self.store.get_run_info(str(run_id))
+        return self.store.run_inputs(str(run_id))
+
+    def consumers(self, name: str, version: int) -> builtins.list[RunInput]:
+        """The runs that read a version."""
+        self.get(name, version)
+        return self.store.version_consumers(name, version)
