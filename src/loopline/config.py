@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = ["Settings", "is_remote_uri"]
@@ -70,6 +70,42 @@ class Settings(BaseSettings):
     )
     s3_endpoint_url: str | None = Field(
         default=None, description="Endpoint of an S3-compatible store (MinIO, moto, Ceph...)."
+    )
+
+    alert_log: bool = Field(
+        default=True, description="Write every alert to the `loopline.alerts` logger."
+    )
+    alert_webhook_url: str | None = Field(
+        default=None, description="POST every alert as JSON to this URL."
+    )
+    alert_webhook_headers: dict[str, str] = Field(
+        default_factory=dict,
+        description='Extra webhook headers, as JSON: {"Authorization": "Bearer ..."}.',
+    )
+    alert_webhook_timeout: float = Field(
+        default=10.0, gt=0, description="Seconds per webhook attempt."
+    )
+    alert_webhook_retries: int = Field(
+        default=2, ge=0, description="Webhook retries after a failed attempt (exponential backoff)."
+    )
+    alert_smtp_host: str | None = Field(
+        default=None, description="SMTP server for alert email; unset: no email."
+    )
+    alert_smtp_port: int = Field(default=25, description="SMTP port.")
+    alert_smtp_from: str | None = Field(default=None, description="Sender address of alert email.")
+    alert_smtp_to: str | None = Field(
+        default=None, description="Comma-separated recipients of alert email."
+    )
+    alert_smtp_starttls: bool = Field(
+        default=False, description="Upgrade the SMTP connection with STARTTLS."
+    )
+    alert_smtp_username: str | None = Field(default=None, description="SMTP login user.")
+    alert_smtp_password: SecretStr | None = Field(default=None, description="SMTP login password.")
+    alert_smtp_timeout: float = Field(default=10.0, gt=0, description="Seconds per SMTP attempt.")
+    alert_dedup_window: float = Field(
+        default=3600.0,
+        ge=0,
+        description="Seconds within which an alert with the same dedup key is not re-sent.",
     )
 
     def resolved_database_url(self) -> str:

@@ -8,6 +8,7 @@ wins). Each group of tables has its own module; this class puts them together.
 
 from __future__ import annotations
 
+from loopline.store.alerts import AlertTables
 from loopline.store.artifact_index import ArtifactTables
 from loopline.store.datasets import DatasetTables
 from loopline.store.experiments import ExperimentTables
@@ -16,5 +17,5 @@ from loopline.store.runs import RunTables
 __all__ = ["SqlTrackingStore"]
 
 
-class SqlTrackingStore(ExperimentTables, RunTables, ArtifactTables, DatasetTables):
+class SqlTrackingStore(ExperimentTables, RunTables, ArtifactTables, DatasetTables, AlertTables):
     """Tracking metadata in a SQL database chosen by URL (SQLite or PostgreSQL)."""
