@@ -15,6 +15,7 @@ they talk to the local store or to a server.
     ├── AlreadyExistsError                       code ALREADY_EXISTS
     ├── ConflictError                            code CONFLICT
     ├── InvalidStateError                        code INVALID_STATE
+    │   └── ValidationFailedError                code VALIDATION_FAILED
     ├── StorageError (OSError)                   code STORAGE_ERROR
     ├── ConnectionFailedError (ConnectionError)  code CONNECTION_FAILED
     └── MissingDependencyError (ImportError)     code MISSING_DEPENDENCY
@@ -36,6 +37,7 @@ __all__ = [
     "NotFoundError",
     "StorageError",
     "UnsafePathError",
+    "ValidationFailedError",
     "error_class_for_code",
     "restore_error",
 ]
@@ -110,6 +112,12 @@ class InvalidStateError(LooplineError):
     code = "INVALID_STATE"
 
 
+class ValidationFailedError(InvalidStateError):
+    """A dataset version failed a blocking check; whatever was about to consume it stops."""
+
+    code = "VALIDATION_FAILED"
+
+
 class StorageError(LooplineError, OSError):
     """The metadata or artifact store failed."""
 
@@ -139,6 +147,7 @@ _BY_CODE: dict[str, type[LooplineError]] = {
         AlreadyExistsError,
         ConflictError,
         InvalidStateError,
+        ValidationFailedError,
         StorageError,
         ConnectionFailedError,
         MissingDependencyError,

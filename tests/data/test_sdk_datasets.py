@@ -9,7 +9,6 @@ import pandas as pd
 import pytest
 
 import loopline
-from loopline.errors import InvalidStateError
 
 
 @pytest.fixture
@@ -31,9 +30,3 @@ def test_create_get_list_load_and_log_input(local: None, tmp_path: Path) -> None
     assert loopline.datasets.load("toy").equals(frame)
     assert [c.run_id for c in loopline.datasets.consumers("toy", 1)] == [run.id]
     assert version.uri == "datasets:/toy/1"
-
-
-def test_datasets_need_a_local_store(local: None) -> None:
-    loopline.set_uri("http://127.0.0.1:9")
-    with pytest.raises(InvalidStateError, match="local store"):
-        loopline.datasets.list()

@@ -10,13 +10,17 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
+from loopline.alerts import AlertService
 from loopline.artifacts import ArtifactStore
 from loopline.data.canonical import canonicalize, content_digest
+from loopline.data.checks import CheckSuite
 from loopline.data.diff import DatasetDiff, diff_versions
+from loopline.data.inference import infer_checks
 from loopline.data.profile import profile_table, sample_indices
 from loopline.data.sources import describe_source, read_source
-from loopline.entities import Dataset, DatasetVersion, Page, RunInput
-from loopline.errors import InvalidArgumentError, StorageError
+from loopline.data.validation import ValidationReport, validate
+from loopline.entities import Dataset, DatasetVersion, Page, RunInput, VersionStatus
+from loopline.errors import InvalidArgumentError, StorageError, ValidationFailedError
 from loopline.store import SqlTrackingStore
 from loopline.tracking import validation as v
 from loopline.tracking.paging import check_max_results, decode_token, encode_token
@@ -33,9 +37,16 @@ def _now() -> int:
 class DatasetService:
     """Versions of named tables over a metadata store and an artifact store."""
 
-    def __init__(self, store: SqlTrackingStore, artifacts: ArtifactStore) -> None:
+    def __init__(
+        self,
+        store: SqlTrackingStore,
+        artifacts: ArtifactStore,
+        *,
+        alerts: AlertService | None = None,
+    ) -> None:
         self.store = store
         self.artifacts = artifacts
+        self.alerts = alerts
 
     def create(
         self,
@@ -44,11 +55,14 @@ class DatasetService:
         *,
         description: str | None = None,
         tags: Mapping[str, Any] | None = None,
+        checks: CheckSuite | None = None,
     ) -> DatasetVersion:
         """A version of ``name`` holding ``source``; identical content returns the existing one.
 
         The Parquet file, profile and sample are written before the version row, so a failure
-        leaves no version behind (at most an unreferenced blob).
+        leaves no version behind (at most an unreferenced blob). With ``checks``, the version is
+        validated at once: a blocking failure records it as ``failed`` (and raises an alert), so
+        ``load`` and ``log_input`` refuse it.
         """
         name = v.check_name(name, "dataset", max_length=256)
         clean_tags = v.check_string_map(tags, "tag")
@@ -56,6 +70,9 @@ class DatasetService:
         digest = content_digest(table)
         existing = self.store.find_version_by_digest(name, digest)
         if existing is not None:
+            if checks is not None:
+                self._record(existing, validate(table, checks))
+                return self.get(existing.name, existing.version)
             return existing
         data_digest, size, (schema, profile) = self._write_parquet(table, profile_too=True)
         sample = table.take(sample_indices(table.num_rows))
@@ -67,7 +84,68 @@ class DatasetService:
             source=describe_source(source), created_at=_now(), description=description,
             tags=clean_tags,
         )  # fmt: skip
-        return self.store.create_version(version, now=_now())
+        created = self.store.create_version(version, now=_now())
+        if checks is None:
+            return created
+        self._record(created, validate(table, checks))
+        return self.get(created.name, created.version)
+
+    def infer_checks(self, version: DatasetVersion) -> CheckSuite:
+        """A starting suite from a version's schema and profile (passes on that version)."""
+        return infer_checks(version.schema, version.profile, name=f"{version.name}-inferred")
+
+    def validate(
+        self, target: Any, checks: CheckSuite, *, max_failure_cases: int = 100
+    ) -> ValidationReport:
+        """Run a suite on a version (recording the report and status with it) or on any data.
+
+        Findings are results: the report says passed, warned or failed. A version whose
+        blocking checks fail is recorded as failed, and an alert is raised.
+        """
+        if not isinstance(checks, CheckSuite):
+            raise InvalidArgumentError(
+                f"The 'checks' parameter must be a CheckSuite; got {type(checks).__name__}.",
+                field="checks",
+            )
+        if isinstance(target, DatasetVersion):
+            table = self._read_parquet(target.data_digest)
+            report = validate(table, checks, max_failure_cases=max_failure_cases)
+            self._record(target, report)
+            return report
+        return validate(target, checks, max_failure_cases=max_failure_cases)
+
+    def _record(self, version: DatasetVersion, report: ValidationReport) -> None:
+        status = VersionStatus(report.status)
+        self.store.set_validation(version.name, version.version, status=status,
+                                  report=report.to_dict())  # fmt: skip
+        if status in (VersionStatus.FAILED, VersionStatus.WARNED) and self.alerts is not None:
+            failing = [f for f in report.findings if f.failure_count]
+            summary = "; ".join(f"{f.check}: {f.failure_count} failing" for f in failing[:10])
+            self.alerts.raise_alert(
+                version.uri,
+                f"Validation {status.value} for {version.uri}",
+                summary or f"Suite {report.suite!r} {status.value}.",
+                severity="critical" if status is VersionStatus.FAILED else "warning",
+                details={
+                    "suite": report.suite,
+                    "status": status.value,
+                    "findings": len(report.findings),
+                },
+                dedup_key=f"validation:{version.uri}:{status.value}",
+            )
+
+    def _consumable(self, version: DatasetVersion) -> DatasetVersion:
+        if version.status is VersionStatus.FAILED:
+            findings = (version.validation or {}).get("findings", [])
+            failed = [f["check"] for f in findings if f.get("severity") == "blocking"]
+            raise ValidationFailedError(
+                f"{version.uri} failed validation (blocking checks: {failed[:5]}); fix the data "
+                "and create a new version, or pass allow_failed=True to inspect it.",
+                dataset=version.name,
+                version=version.version,
+                checks=failed,
+            )
+        return version
 
     def _write_parquet(self, table: Any, *, profile_too: bool) -> tuple[str, int, Any]:
         """Write Parquet in a thread while this one profiles (both release the GIL)."""
@@ -116,15 +194,27 @@ class DatasetService:
         return Page(items, encode_token(offset + limit) if more else None)
 
     def load(
-        self, name: str, version: int | None = None, *, format: str = "pandas", sample: bool = False
+        self,
+        name: str,
+        version: int | None = None,
+        *,
+        format: str = "pandas",
+        sample: bool = False,
+        allow_failed: bool = False,
     ) -> Any:
-        """The version's rows as a pandas DataFrame, a polars DataFrame or an Arrow table."""
+        """The version's rows as a pandas DataFrame, a polars DataFrame or an Arrow table.
+
+        A version that failed a blocking check raises ValidationFailedError unless
+        ``allow_failed=True``.
+        """
         if format not in FORMATS:
             raise InvalidArgumentError(
                 f"The 'format' parameter must be one of {list(FORMATS)}; got {format!r}.",
                 field="format",
             )
         found = self.get(name, version)
+        if not allow_failed:
+            self._consumable(found)
         digest = found.sample_digest if sample and found.sample_digest else found.data_digest
         table = self._read_parquet(digest)
         if format == "arrow":
@@ -155,6 +245,7 @@ class DatasetService:
     def log_input(self, run_id: str, version: DatasetVersion, context: str = "training") -> None:
         """Record that a run read a version, in a role (``training``, ``evaluation``...)."""
         context = v.check_key(context, "context")
+        self._consumable(self.get(version.name, version.version))
         self.store.record_input(str(run_id), version.name, version.version, context)
 
     def run_inputs(self, run_id: str) -> builtins.list[RunInput]:
