@@ -30,3 +30,17 @@ def test_create_get_list_load_and_log_input(local: None, tmp_path: Path) -> None
     assert loopline.datasets.load("toy").equals(frame)
     assert [c.run_id for c in loopline.datasets.consumers("toy", 1)] == [run.id]
     assert version.uri == "datasets:/toy/1"
+
+
+def test_infer_and_validate_through_the_sdk(local: None) -> None:
+    frame = pd.DataFrame({"x": [1, 2, 3], "label": ["a", "b", "a"]})
+    version = loopline.datasets.create("toy", frame)
+    suite = loopline.datasets.infer_checks(version)
+
+    assert loopline.datasets.validate(version, suite).passed
+    assert loopline.datasets.get("toy").status.value == "passed"
+    bad = pd.DataFrame({"x": [1, 2, 99], "label": ["a", "b", "z"]})
+    report = loopline.datasets.validate(bad, suite)
+    assert not report.passed
+    assert {f.columns[0] for f in report.findings} >= {"x", "label"}
+    assert isinstance(suite, loopline.datasets.CheckSuite)

@@ -19,11 +19,26 @@ from typing import TYPE_CHECKING, Any
 from loopline.entities import Dataset, DatasetVersion, Page, RunInput
 
 if TYPE_CHECKING:
+    from loopline.data.checks import Check, CheckSuite
     from loopline.data.diff import DatasetDiff
     from loopline.data.service import DatasetService
     from loopline.data.sources import SqlQuery
+    from loopline.data.validation import ValidationReport
 
-__all__ = ["consumers", "create", "diff", "get", "list", "load", "sql", "versions"]
+__all__ = [
+    "Check",
+    "CheckSuite",
+    "consumers",
+    "create",
+    "diff",
+    "get",
+    "infer_checks",
+    "list",
+    "load",
+    "sql",
+    "validate",
+    "versions",
+]
 
 
 def _service() -> DatasetService:
@@ -45,12 +60,32 @@ def create(
     *,
     description: str | None = None,
     tags: Mapping[str, Any] | None = None,
+    checks: CheckSuite | None = None,
 ) -> DatasetVersion:
     """Create a version of ``name`` from a DataFrame, Arrow table, file, folder or ``sql(...)``.
 
     Identical content (the same rows and columns, in any order) returns the existing version.
+    With ``checks`` the version is validated at once; a blocking failure records it as failed.
     """
-    return _service().create(name, source, description=description, tags=tags)
+    return _service().create(name, source, description=description, tags=tags, checks=checks)
+
+
+def infer_checks(version: DatasetVersion) -> CheckSuite:
+    """A starting suite of checks from a version's schema and profile."""
+    return _service().infer_checks(version)
+
+
+def validate(data_or_version: Any, checks: CheckSuite) -> ValidationReport:
+    """Run a suite; on a version, the report and status are stored with it (and alerted)."""
+    return _service().validate(data_or_version, checks)
+
+
+def __getattr__(name: str) -> Any:
+    if name in ("Check", "CheckSuite"):
+        from loopline.data import checks
+
+        return getattr(checks, name)
+    raise AttributeError(f"module 'loopline.datasets' has no attribute {name!r}")
 
 
 def get(name: str, version: int | None = None) -> DatasetVersion:
