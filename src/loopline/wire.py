@@ -10,6 +10,8 @@ import math
 from typing import Any
 
 from loopline.entities import (
+    Dataset,
+    DatasetVersion,
     Experiment,
     FileInfo,
     LifecycleStage,
@@ -17,22 +19,34 @@ from loopline.entities import (
     Run,
     RunData,
     RunInfo,
+    RunInput,
     RunStatus,
+    VersionStatus,
 )
 
 __all__ = [
+    "PARQUET_MEDIA_TYPE",
+    "PARQUET_META_DESCRIPTION",
+    "PARQUET_META_TAGS",
+    "decode_dataset",
+    "decode_dataset_version",
     "decode_experiment",
     "decode_file_info",
     "decode_float",
     "decode_metric",
     "decode_run",
     "decode_run_info",
+    "decode_run_input",
+    "encode_dataset",
+    "encode_dataset_version",
     "encode_experiment",
     "encode_file_info",
     "encode_float",
+    "encode_json",
     "encode_metric",
     "encode_run",
     "encode_run_info",
+    "encode_run_input",
 ]
 
 
@@ -144,3 +158,118 @@ def encode_file_info(info: FileInfo) -> dict[str, Any]:
 
 def decode_file_info(data: dict[str, Any]) -> FileInfo:
     return FileInfo(data["path"], data["is_dir"], data.get("size"), data.get("digest"))
+
+
+# -- datasets ---------------------------------------------------------------------------------
+
+_NUMERIC_TYPES = ("integer", "float", "boolean")
+PARQUET_MEDIA_TYPE = "application/vnd.apache.parquet"
+# An uploaded version's description and tags (a JSON object) may travel in the Parquet file's
+# key-value metadata: no URL length limit, and any Unicode.
+PARQUET_META_DESCRIPTION = b"loopline.description"
+PARQUET_META_TAGS = b"loopline.tags"
+PARQUET_META_SOURCE = b"loopline.source"
+
+
+def encode_json(value: Any) -> Any:
+    """``value`` with every non-finite float, at any depth, as its string (see the module)."""
+    if isinstance(value, float):
+        return encode_float(value)
+    if isinstance(value, dict):
+        return {key: encode_json(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [encode_json(item) for item in value]
+    return value
+
+
+def _decode_bounds(stats: dict[str, Any]) -> dict[str, Any]:
+    """A schema entry or a profile with its infinite ``min``/``max`` back as floats.
+
+    Only numeric columns can hold them (the other statistics are over finite values), and only
+    there is a string bound unambiguous: a text column's ``min`` may be the text ``"NaN"``.
+    """
+    if stats.get("type") not in _NUMERIC_TYPES:
+        return stats
+    return {k: float(x) if k in ("min", "max") and isinstance(x, str) else x
+            for k, x in stats.items()}  # fmt: skip
+
+
+def encode_dataset(dataset: Dataset) -> dict[str, Any]:
+    return {
+        "name": dataset.name,
+        "description": dataset.description,
+        "created_at": dataset.created_at,
+        "updated_at": dataset.updated_at,
+        "latest_version": dataset.latest_version,
+        "tags": dataset.tags,
+    }
+
+
+def decode_dataset(data: dict[str, Any]) -> Dataset:
+    return Dataset(
+        name=data["name"],
+        description=data.get("description"),
+        created_at=data["created_at"],
+        updated_at=data["updated_at"],
+        latest_version=data.get("latest_version"),
+        tags=data.get("tags") or {},
+    )
+
+
+def encode_dataset_version(version: DatasetVersion) -> dict[str, Any]:
+    return {
+        "name": version.name,
+        "version": version.version,
+        "uri": version.uri,
+        "digest": version.digest,
+        "data_digest": version.data_digest,
+        "sample_digest": version.sample_digest,
+        "num_rows": version.num_rows,
+        "num_columns": version.num_columns,
+        "num_bytes": version.num_bytes,
+        "schema": encode_json(version.schema),
+        "profile": encode_json(version.profile),
+        "source": version.source,
+        "created_at": version.created_at,
+        "status": version.status.value,
+        "description": version.description,
+        "tags": version.tags,
+        "validation": encode_json(version.validation),
+    }
+
+
+def decode_dataset_version(data: dict[str, Any]) -> DatasetVersion:
+    return DatasetVersion(
+        name=data["name"],
+        version=data["version"],
+        digest=data["digest"],
+        data_digest=data["data_digest"],
+        sample_digest=data.get("sample_digest"),
+        num_rows=data["num_rows"],
+        num_columns=data["num_columns"],
+        num_bytes=data["num_bytes"],
+        schema=[_decode_bounds(column) for column in data["schema"]],
+        profile={name: _decode_bounds(stats) for name, stats in data["profile"].items()},
+        source=data["source"],
+        created_at=data["created_at"],
+        status=VersionStatus(data.get("status") or VersionStatus.UNVALIDATED),
+        description=data.get("description"),
+        tags=data.get("tags") or {},
+        validation=data.get("validation"),
+    )
+
+
+def encode_run_input(item: RunInput) -> dict[str, Any]:
+    return {
+        "run_id": item.run_id,
+        "dataset": item.dataset,
+        "version": item.version,
+        "digest": item.digest,
+        "context": item.context,
+    }
+
+
+def decode_run_input(data: dict[str, Any]) -> RunInput:
+    return RunInput(
+        data["run_id"], data["dataset"], data["version"], data["digest"], data["context"]
+    )

@@ -46,7 +46,7 @@ def server(
             "Give a folder or a database URL.",
             field="uri",
         )
-    app = create_app(tracking_service(settings))
+    app = create_app(tracking_service(settings), settings)
     out = render.console()
     out.print(f"loopline store: {settings.resolved_database_url()}", soft_wrap=True)
     out.print(f"artifacts:      {settings.resolved_artifact_root()}", soft_wrap=True)

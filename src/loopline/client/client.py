@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from loopline.config import Settings, is_remote_uri
 from loopline.entities import (
@@ -22,11 +22,12 @@ from loopline.entities import (
     RunStatus,
     ViewType,
 )
-from loopline.errors import InvalidStateError, NotFoundError
+from loopline.errors import NotFoundError
 from loopline.tracking.validation import MetricInput
 
 if TYPE_CHECKING:
     from loopline.client.remote import RemoteTracking
+    from loopline.client.remote_datasets import RemoteDatasets
     from loopline.data.service import DatasetService
     from loopline.tracking.service import TrackingService
 
@@ -72,7 +73,7 @@ class Client:
         base = settings if settings is not None else Settings()
         self.settings = base.model_copy(update={"uri": uri}) if uri is not None else base
         self.backend: TrackingService | RemoteTracking = open_backend(self.settings)
-        self._datasets: DatasetService | None = None
+        self._datasets: DatasetService | RemoteDatasets | None = None
 
     @property
     def uri(self) -> str:
@@ -82,22 +83,24 @@ class Client:
 
     @property
     def datasets(self) -> DatasetService:
-        """The datasets service of this client's store (local stores only in this release)."""
+        """The datasets service of this client's store, or of its server (over HTTP)."""
         if self._datasets is None:
-            if self.is_remote:
-                raise InvalidStateError(
-                    "Datasets work on a local store (a folder or a database URL) in this "
-                    f"release; {self.settings.uri} is a server. Use the same LOOPLINE_DATABASE_URL "
-                    "and LOOPLINE_ARTIFACT_ROOT as the server.",
-                    uri=self.settings.uri,
-                )
-            from loopline.data.service import DatasetService
-            from loopline.tracking.service import TrackingService
-
             backend = self.backend
-            assert isinstance(backend, TrackingService)
-            self._datasets = DatasetService(backend.store, backend.artifacts)
-        return self._datasets
+            if self.is_remote:
+                from loopline.client.remote import RemoteTracking
+                from loopline.client.remote_datasets import RemoteDatasets
+
+                assert isinstance(backend, RemoteTracking)
+                self._datasets = RemoteDatasets(backend)
+            else:
+                from loopline.data.factory import dataset_service
+                from loopline.tracking.service import TrackingService
+
+                assert isinstance(backend, TrackingService)
+                self._datasets = dataset_service(backend.store, backend.artifacts, self.settings)
+        # RemoteDatasets has DatasetService's methods and types (tests compare the signatures);
+        # the annotation stays DatasetService until loopline.datasets names both.
+        return cast("DatasetService", self._datasets)
 
     @property
     def is_remote(self) -> bool:

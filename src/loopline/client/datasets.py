@@ -104,10 +104,19 @@ def list(*, max_results: int | None = None, page_token: str | None = None) -> Pa
 
 
 def load(
-    name: str, version: int | None = None, *, format: str = "pandas", sample: bool = False
+    name: str,
+    version: int | None = None,
+    *,
+    format: str = "pandas",
+    sample: bool = False,
+    allow_failed: bool = False,
 ) -> Any:
-    """The rows of a version as ``"pandas"``, ``"polars"`` or ``"arrow"`` (or its sample)."""
-    return _service().load(name, version, format=format, sample=sample)
+    """The rows of a version as ``"pandas"``, ``"polars"`` or ``"arrow"`` (or its sample).
+
+    A version that failed a blocking check raises ValidationFailedError unless
+    ``allow_failed=True``.
+    """
+    return _service().load(name, version, format=format, sample=sample, allow_failed=allow_failed)
 
 
 def diff(a: DatasetVersion, b: DatasetVersion) -> DatasetDiff:

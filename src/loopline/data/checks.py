@@ -461,7 +461,13 @@ class CheckSuite:
     def to_yaml(self) -> str:
         import yaml
 
-        return str(yaml.safe_dump(self.to_dict(), sort_keys=False, allow_unicode=True))
+        data = self.to_dict()
+        text = str(yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
+        if (
+            yaml.safe_load(text) != data
+        ):  # PyYAML writes some characters (NEL, ...) raw and loses them
+            text = str(yaml.safe_dump(data, sort_keys=False, allow_unicode=False))
+        return text
 
     @classmethod
     def from_yaml(cls, source: str | os.PathLike[str]) -> CheckSuite:

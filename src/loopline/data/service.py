@@ -18,9 +18,10 @@ from loopline.data.diff import DatasetDiff, diff_versions
 from loopline.data.inference import infer_checks
 from loopline.data.profile import profile_table, sample_indices
 from loopline.data.sources import describe_source, read_source
+from loopline.data.status import check_consumable
 from loopline.data.validation import ValidationReport, validate
 from loopline.entities import Dataset, DatasetVersion, Page, RunInput, VersionStatus
-from loopline.errors import InvalidArgumentError, StorageError, ValidationFailedError
+from loopline.errors import InvalidArgumentError, StorageError
 from loopline.store import SqlTrackingStore
 from loopline.tracking import validation as v
 from loopline.tracking.paging import check_max_results, decode_token, encode_token
@@ -56,6 +57,7 @@ class DatasetService:
         description: str | None = None,
         tags: Mapping[str, Any] | None = None,
         checks: CheckSuite | None = None,
+        source_description: str | None = None,
     ) -> DatasetVersion:
         """A version of ``name`` holding ``source``; identical content returns the existing one.
 
@@ -81,8 +83,8 @@ class DatasetService:
             name=name, version=0, digest=digest, data_digest=data_digest,
             sample_digest=sample_digest, num_rows=table.num_rows,
             num_columns=table.num_columns, num_bytes=size, schema=schema, profile=profile,
-            source=describe_source(source), created_at=_now(), description=description,
-            tags=clean_tags,
+            source=source_description or describe_source(source), created_at=_now(),
+            description=description, tags=clean_tags,
         )  # fmt: skip
         created = self.store.create_version(version, now=_now())
         if checks is None:
@@ -134,18 +136,9 @@ class DatasetService:
                 dedup_key=f"validation:{version.uri}:{status.value}",
             )
 
-    def _consumable(self, version: DatasetVersion) -> DatasetVersion:
-        if version.status is VersionStatus.FAILED:
-            findings = (version.validation or {}).get("findings", [])
-            failed = [f["check"] for f in findings if f.get("severity") == "blocking"]
-            raise ValidationFailedError(
-                f"{version.uri} failed validation (blocking checks: {failed[:5]}); fix the data "
-                "and create a new version, or pass allow_failed=True to inspect it.",
-                dataset=version.name,
-                version=version.version,
-                checks=failed,
-            )
-        return version
+    def check_consumable(self, version: DatasetVersion) -> DatasetVersion:
+        """The version, unless it failed a blocking check (then ValidationFailedError)."""
+        return check_consumable(version)
 
     def _write_parquet(self, table: Any, *, profile_too: bool) -> tuple[str, int, Any]:
         """Write Parquet in a thread while this one profiles (both release the GIL)."""
@@ -180,6 +173,13 @@ class DatasetService:
 
     def get(self, name: str, version: int | None = None) -> DatasetVersion:
         """A version (``None``: the latest)."""
+        if version is not None and (
+            isinstance(version, bool) or not isinstance(version, int) or not 1 <= version < 2**31
+        ):
+            raise InvalidArgumentError(
+                f"The 'version' parameter must be a positive integer; got {version!r}.",
+                field="version",
+            )
         return self.store.get_version(v.check_name(name, "dataset", max_length=256), version)
 
     def versions(self, name: str) -> builtins.list[DatasetVersion]:
@@ -214,7 +214,7 @@ class DatasetService:
             )
         found = self.get(name, version)
         if not allow_failed:
-            self._consumable(found)
+            self.check_consumable(found)
         digest = found.sample_digest if sample and found.sample_digest else found.data_digest
         table = self._read_parquet(digest)
         if format == "arrow":
@@ -245,7 +245,7 @@ class DatasetService:
     def log_input(self, run_id: str, version: DatasetVersion, context: str = "training") -> None:
         """Record that a run read a version, in a role (``training``, ``evaluation``...)."""
         context = v.check_key(context, "context")
-        self._consumable(self.get(version.name, version.version))
+        self.check_consumable(self.get(version.name, version.version))
         self.store.record_input(str(run_id), version.name, version.version, context)
 
     def run_inputs(self, run_id: str) -> builtins.list[RunInput]:

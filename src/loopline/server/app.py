@@ -7,21 +7,28 @@ from typing import Any
 from fastapi import FastAPI
 
 from loopline import __version__
+from loopline.config import Settings
+from loopline.data.factory import dataset_service
 from loopline.server.errors import install_error_handlers
-from loopline.server.routes import artifacts, experiments, runs
+from loopline.server.routes import artifacts, datasets, experiments, runs
 from loopline.tracking.service import TrackingService
 
 __all__ = ["create_app"]
 
 
-def create_app(tracking: TrackingService) -> FastAPI:
-    """The REST API over the given services."""
+def create_app(tracking: TrackingService, settings: Settings | None = None) -> FastAPI:
+    """The REST API over the given services (``settings`` configure the alert sinks)."""
     app = FastAPI(
         title="loopline",
         version=__version__,
-        description="REST API of loopline: experiments, runs, metrics, params, tags, artifacts.",
+        description=(
+            "REST API of loopline: experiments, runs, metrics, params, tags, artifacts, "
+            "datasets (versions, profiles, data, diffs, validation reports, run inputs)."
+        ),
     )
     app.state.tracking = tracking
+    app.state.settings = settings
+    app.state.datasets = dataset_service(tracking.store, tracking.artifacts, settings)
     install_error_handlers(app)
 
     @app.get("/api/health", tags=["health"], summary="Liveness and the server's version")
@@ -30,4 +37,6 @@ def create_app(tracking: TrackingService) -> FastAPI:
 
     for module in (experiments, runs, artifacts):
         app.include_router(module.router)
+    app.include_router(datasets.router)
+    app.include_router(datasets.run_inputs_router)
     return app
