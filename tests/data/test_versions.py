@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
@@ -79,10 +80,11 @@ def test_every_source_gives_the_same_version(
 
 
 def test_sql_source_on_postgresql(
-    datasets: DatasetService, pg_url: str, weather: pd.DataFrame
+    datasets: DatasetService, new_pg_database: Callable[..., str], weather: pd.DataFrame
 ) -> None:
     from sqlalchemy import create_engine
 
+    pg_url = new_pg_database()  # its own database: the shared one holds loopline's tables only
     frame = weather[["origin", "year", "month", "day", "temp"]].dropna().head(2000)
     engine = create_engine(pg_url)
     frame.to_sql("weather_src", engine, index=False, if_exists="replace")
