@@ -16,7 +16,7 @@ from typing import IO, Any
 
 from loopline.errors import MissingDependencyError, NotFoundError, StorageError
 
-__all__ = ["ArtifactStore"]
+__all__ = ["ArtifactStore", "hash_file"]
 
 _CHUNK = 1 << 20
 
@@ -30,6 +30,17 @@ def _digest_path(digest: str) -> str:
     ):
         raise NotFoundError(f"{digest!r} is not a sha256 blob digest.", digest=digest)
     return f"blobs/sha256/{hexdigest[:2]}/{hexdigest[2:]}"
+
+
+def hash_file(path: str | os.PathLike[str]) -> tuple[str, int]:
+    """``("sha256:<hex>", size)`` of a file's content."""
+    hasher = hashlib.sha256()
+    size = 0
+    with open(path, "rb") as handle:
+        while chunk := handle.read(_CHUNK):
+            hasher.update(chunk)
+            size += len(chunk)
+    return f"sha256:{hasher.hexdigest()}", size
 
 
 class ArtifactStore:
@@ -62,20 +73,19 @@ class ArtifactStore:
         return f"{self.root}/{_digest_path(digest)}"
 
     def put_file(
-        self, local_path: str | os.PathLike[str], *, move: bool = False
+        self,
+        local_path: str | os.PathLike[str],
+        *,
+        move: bool = False,
+        known: tuple[str, int] | None = None,
     ) -> tuple[str, int]:
         """Store a file's content; returns ``(digest, size)``.
 
         ``move=True`` hands the file over: on a local store it is renamed into place (no copy)
-        when it lies on the same filesystem, and removed otherwise.
+        when it lies on the same filesystem, and removed otherwise. ``known`` is the
+        ``(digest, size)`` of :func:`hash_file` computed earlier, to skip reading it again.
         """
-        hasher = hashlib.sha256()
-        size = 0
-        with open(local_path, "rb") as handle:
-            while chunk := handle.read(_CHUNK):
-                hasher.update(chunk)
-                size += len(chunk)
-        digest = f"sha256:{hasher.hexdigest()}"
+        digest, size = known if known is not None else hash_file(local_path)
         target = self._path(digest)
         if self._exists(target):
             if move:

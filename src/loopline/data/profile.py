@@ -87,14 +87,19 @@ def _text(column: Any) -> dict[str, Any]:
 
 
 def _temporal(column: Any) -> dict[str, Any]:
+    import numpy as np
+    import pyarrow as pa
     import pyarrow.compute as pc
 
     present = column.drop_null()
     if len(present) == 0:
         return {"distinct": 0}
     bounds = pc.min_max(present).as_py()
+    storage = pa.int32() if pa.types.is_date32(present.type) else pa.int64()
+    # numpy's sort beats Arrow's hash-based count_distinct on fresh timestamp columns by 10x+.
+    ticks = np.sort(present.cast(storage).to_numpy(zero_copy_only=False))
     return {
-        "distinct": pc.count_distinct(present).as_py(),
+        "distinct": int(1 + np.count_nonzero(ticks[1:] != ticks[:-1])),
         "min": bounds["min"].isoformat(),
         "max": bounds["max"].isoformat(),
     }

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import builtins
-import os
-import tempfile
-import threading
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -20,8 +17,9 @@ from loopline.data.profile import profile_table, sample_indices
 from loopline.data.sources import describe_source, read_source
 from loopline.data.status import check_consumable
 from loopline.data.validation import ValidationReport, validate
+from loopline.data.writer import ParquetWriter
 from loopline.entities import Dataset, DatasetVersion, Page, RunInput, VersionStatus
-from loopline.errors import InvalidArgumentError, StorageError
+from loopline.errors import InvalidArgumentError
 from loopline.store import SqlTrackingStore
 from loopline.tracking import validation as v
 from loopline.tracking.paging import check_max_results, decode_token, encode_token
@@ -69,16 +67,24 @@ class DatasetService:
         name = v.check_name(name, "dataset", max_length=256)
         clean_tags = v.check_string_map(tags, "tag")
         table = canonicalize(read_source(source))
-        digest = content_digest(table)
-        existing = self.store.find_version_by_digest(name, digest)
+        writer = ParquetWriter(table, self.artifacts)  # writes while this thread hashes, profiles
+        try:
+            digest = content_digest(table)
+            existing = self.store.find_version_by_digest(name, digest)
+            if existing is None:
+                schema, profile = profile_table(table)
+        except BaseException:
+            writer.discard()
+            raise
         if existing is not None:
+            writer.discard()
             if checks is not None:
                 self._record(existing, validate(table, checks))
                 return self.get(existing.name, existing.version)
             return existing
-        data_digest, size, (schema, profile) = self._write_parquet(table, profile_too=True)
-        sample = table.take(sample_indices(table.num_rows))
-        sample_digest, _, _ = self._write_parquet(sample, profile_too=False)
+        data_digest, size = writer.keep()
+        sample_digest, _ = ParquetWriter(table.take(sample_indices(table.num_rows)),
+                                         self.artifacts).keep()  # fmt: skip
         version = DatasetVersion(
             name=name, version=0, digest=digest, data_digest=data_digest,
             sample_digest=sample_digest, num_rows=table.num_rows,
@@ -139,37 +145,6 @@ class DatasetService:
     def check_consumable(self, version: DatasetVersion) -> DatasetVersion:
         """The version, unless it failed a blocking check (then ValidationFailedError)."""
         return check_consumable(version)
-
-    def _write_parquet(self, table: Any, *, profile_too: bool) -> tuple[str, int, Any]:
-        """Write Parquet in a thread while this one profiles (both release the GIL)."""
-        import pyarrow.parquet as pq
-
-        folder = self.artifacts.root if self.artifacts.is_local else None
-        if folder:
-            os.makedirs(folder, exist_ok=True)
-        handle, path = tempfile.mkstemp(suffix=".parquet.part", dir=folder)
-        os.close(handle)
-        failure: list[BaseException] = []
-
-        def write() -> None:
-            try:
-                pq.write_table(table, path)
-            except BaseException as exc:  # reported below, in the caller's thread
-                failure.append(exc)
-
-        writer = threading.Thread(target=write, name="loopline-parquet")
-        writer.start()
-        profile: Any = (None, None)
-        try:
-            if profile_too:
-                profile = profile_table(table)
-        finally:
-            writer.join()
-        if failure:
-            os.unlink(path)
-            raise StorageError(f"Could not write the dataset as Parquet: {failure[0]}")
-        digest, size = self.artifacts.put_file(path, move=True)
-        return digest, size, profile
 
     def get(self, name: str, version: int | None = None) -> DatasetVersion:
         """A version (``None``: the latest)."""
