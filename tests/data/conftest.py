@@ -15,8 +15,9 @@ from loopline.tracking.service import TrackingService
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> SqlTrackingStore:
-    return SqlTrackingStore(f"sqlite:///{tmp_path}/meta.db")
+def store(db_url: str) -> SqlTrackingStore:
+    """A fresh metadata store on SQLite and on PostgreSQL (``db_url`` is parametrized)."""
+    return SqlTrackingStore(db_url)
 
 
 @pytest.fixture
