@@ -257,3 +257,18 @@ def test_the_commands_work_against_a_server(server_url: str, weather_csv: Path) 
     assert run("validate", "weather", "--version", "1").exit_code == 0
     missing = run("get", "nope")
     assert (missing.exit_code, missing.stderr.strip()) == (1, "error: No dataset named 'nope'.")
+
+
+def test_runs_get_shows_the_datasets_a_run_read(tmp_path: Path) -> None:
+    client = loopline.Client(str(tmp_path))
+    version = client.datasets.create("toy", pd.DataFrame({"x": [1, 2, 3]}))
+    run = client.create_run(client.create_experiment("e"))
+    client.datasets.log_input(run.id, version, "evaluation")
+
+    shown = CliRunner().invoke(app, ["runs", "get", run.id, "--uri", str(tmp_path), "--json"])
+
+    assert shown.exit_code == 0, shown.output
+    inputs = json.loads(shown.output)["inputs"]
+    assert [(i["dataset"], i["version"], i["context"]) for i in inputs] == [
+        ("toy", 1, "evaluation")
+    ]

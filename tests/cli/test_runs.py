@@ -92,7 +92,8 @@ def test_get_shows_info_params_metrics_tags_artifacts(
 def test_get_json(invoke: Invoke, seeded: dict[str, Any]) -> None:
     run_id = seeded["run_ids"][1]
     body = json.loads(invoke("runs", "get", run_id, "--json").stdout)
-    assert sorted(body) == ["artifacts", "data", "info"]
+    assert sorted(body) == ["artifacts", "data", "info", "inputs"]
+    assert body["inputs"] == []
     assert body["info"]["run_id"] == run_id
     assert body["data"]["metrics"] == {"auc": "NaN", "loss": "Infinity"}
     assert body["artifacts"] == [{"path": "notes", "is_dir": True, "size": None, "digest": None}]

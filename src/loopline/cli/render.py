@@ -18,7 +18,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from loopline.entities import Experiment, FileInfo, Run
+from loopline.entities import Experiment, FileInfo, Run, RunInput
 
 __all__ = [
     "console",
@@ -160,8 +160,10 @@ def runs_table(runs: Sequence[Run], *, preferred_metrics: Sequence[str] = ()) ->
     return table
 
 
-def run_tables(run: Run, artifacts: Sequence[FileInfo]) -> list[Table]:
-    """The info, params, latest metrics, tags and top-level artifacts of one run."""
+def run_tables(
+    run: Run, artifacts: Sequence[FileInfo], inputs: Sequence[RunInput] = ()
+) -> list[Table]:
+    """The info, params, latest metrics, tags, top-level artifacts and inputs of one run."""
     info = run.info
     rows = [
         ("run id", info.run_id),
@@ -187,4 +189,7 @@ def run_tables(run: Run, artifacts: Sequence[FileInfo]) -> list[Table]:
         _key_value_table("Metrics", [(k, fmt_value(v)) for k, v in sorted(data.metrics.items())]),
         _key_value_table("Tags", sorted(data.tags.items())),
         _key_value_table("Artifacts", files),
+        _key_value_table(
+            "Inputs", [(f"datasets:/{i.dataset}/{i.version}", i.context) for i in inputs]
+        ),
     ]

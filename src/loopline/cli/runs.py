@@ -12,7 +12,7 @@ from rich.text import Text
 from loopline.cli import JsonOption, UriOption, open_client, render
 from loopline.entities import Run, ViewType
 from loopline.filters import parse_order_by
-from loopline.wire import encode_file_info, encode_float, encode_run
+from loopline.wire import encode_file_info, encode_float, encode_run, encode_run_input
 
 __all__ = ["app", "compare_data"]
 
@@ -80,15 +80,20 @@ def get_run(
     uri: UriOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Show a run: info, params, latest metrics, tags and artifacts."""
+    """Show a run: info, params, latest metrics, tags, artifacts and the datasets it read."""
     client = open_client(uri)
     run = client.get_run(run_id)
     artifacts = client.list_artifacts(run_id)
+    inputs = client.datasets.run_inputs(run_id)
     if as_json:
-        render.print_json(encode_run(run) | {"artifacts": [encode_file_info(f) for f in artifacts]})
+        render.print_json(
+            encode_run(run)
+            | {"artifacts": [encode_file_info(f) for f in artifacts]}
+            | {"inputs": [encode_run_input(i) for i in inputs]}
+        )
         return
     out = render.console()
-    for table in render.run_tables(run, artifacts):
+    for table in render.run_tables(run, artifacts, inputs):
         out.print(table)
 
 
