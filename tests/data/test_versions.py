@@ -168,3 +168,15 @@ def test_unknown_names_and_versions_are_not_found(datasets: DatasetService) -> N
     datasets.create("x", pd.DataFrame({"a": [1]}))
     with pytest.raises(NotFoundError, match="no version 9"):
         datasets.get("x", 9)
+
+
+def test_create_reports_its_steps_in_order(datasets: DatasetService, weather: pd.DataFrame) -> None:
+    seen: list[tuple[str, int, int]] = []
+
+    datasets.create("weather", weather, progress=lambda *step: seen.append(step))
+
+    assert [s for s, _, _ in seen] == [
+        "reading", "canonicalizing", "hashing", "profiling", "writing", "recording"
+    ]  # fmt: skip
+    assert [done for _, done, _ in seen] == list(range(6))
+    assert {total for _, _, total in seen} == {6}

@@ -1,19 +1,20 @@
 """``loopline datasets ...``: create, list, get, diff and validate dataset versions.
 
 Each command is one call on ``Client.datasets`` (local store or server alike) and a rendering of
-its result; ``--json`` prints the REST API's JSON. Reading, profiling and uploading a large input
-shows a spinner with the elapsed time on stderr (only on a terminal; stdout stays clean).
+its result; ``--json`` prints the REST API's JSON. ``create`` shows a progress bar over the
+service's steps (reading, hashing, profiling, writing...) and ``validate`` a spinner, on stderr
+and only on a terminal, so stdout stays clean.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
 
@@ -42,6 +43,20 @@ def working(message: str) -> Iterator[None]:
     with Progress(*columns, console=render.console(stderr=True), transient=True) as progress:
         progress.add_task(message, total=None)
         yield
+
+
+@contextmanager
+def steps_bar(subject: str) -> Iterator[Callable[[str, int, int], None]]:
+    """A progress bar over the service's steps (reading, hashing, profiling, ...) on stderr."""
+    columns = (TextColumn("{task.description}", markup=False), BarColumn(),
+               TextColumn("{task.completed}/{task.total}"), TimeElapsedColumn())  # fmt: skip
+    with Progress(*columns, console=render.console(stderr=True), transient=True) as bar:
+        task = bar.add_task(subject, total=None)
+
+        def advance(step: str, done: int, total: int) -> None:
+            bar.update(task, description=f"{step} {subject}", completed=done, total=total)
+
+        yield advance
 
 
 def _size(path: Path) -> str:
@@ -139,8 +154,10 @@ def create_dataset(
     data, shown = _source(source, sql_url, query)
     tags = parse_tags(tag)
     client = open_client(uri)
-    with working(f"Reading, profiling and storing {shown}"):
-        version = client.datasets.create(name, data, description=description, tags=tags)
+    with steps_bar(f"{shown}") as progress:
+        version = client.datasets.create(
+            name, data, description=description, tags=tags, progress=progress
+        )
     if as_json:
         render.print_json(encode_dataset_version(version))
         return

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import builtins
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from loopline.client.remote import RemoteTracking, _q, _run
@@ -143,6 +143,7 @@ class RemoteDatasets:
         tags: Mapping[str, Any] | None = None,
         checks: CheckSuite | None = None,
         source_description: str | None = None,
+        progress: Callable[[str, int, int], None] | None = None,
     ) -> DatasetVersion:
         """A version of ``name`` holding ``source``; identical content returns the existing one.
 
@@ -154,9 +155,17 @@ class RemoteDatasets:
         name = _name(name)
         clean_tags = v.check_string_map(tags, "tag")
         suite = _suite(checks) if checks is not None else None
-        table = canonicalize(read_source(source))
+        steps = ("reading", "canonicalizing", "uploading")
+        if progress is not None:
+            progress("reading", 0, len(steps))
+        table = read_source(source)
+        if progress is not None:
+            progress("canonicalizing", 1, len(steps))
+        table = canonicalize(table)
         origin = source_description or describe_source(source)
         body = _parquet_bytes(table, description, clean_tags, origin)
+        if progress is not None:
+            progress("uploading", 2, len(steps))
         headers = {"Content-Type": PARQUET_MEDIA_TYPE}
         data = self._call("POST", f"/api/datasets/{_q(name)}/versions", content=body,
                           headers=headers)  # fmt: skip

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import builtins
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from loopline.alerts import AlertService
@@ -27,6 +27,18 @@ from loopline.tracking.paging import check_max_results, decode_token, encode_tok
 __all__ = ["DatasetService"]
 
 FORMATS = ("pandas", "polars", "arrow")
+CREATE_STEPS = ("reading", "canonicalizing", "hashing", "profiling", "writing", "recording")
+ProgressCallback = Callable[[str, int, int], None]
+
+
+def _reporter(callback: ProgressCallback | None, steps: tuple[str, ...]) -> Callable[[str], None]:
+    """``report(step)`` calls ``callback(step, steps done so far, total steps)``."""
+
+    def report(step: str) -> None:
+        if callback is not None:
+            callback(step, steps.index(step), len(steps))
+
+    return report
 
 
 def _now() -> int:
@@ -56,22 +68,29 @@ class DatasetService:
         tags: Mapping[str, Any] | None = None,
         checks: CheckSuite | None = None,
         source_description: str | None = None,
+        progress: ProgressCallback | None = None,
     ) -> DatasetVersion:
         """A version of ``name`` holding ``source``; identical content returns the existing one.
 
         The Parquet file, profile and sample are written before the version row, so a failure
         leaves no version behind (at most an unreferenced blob). With ``checks``, the version is
         validated at once: a blocking failure records it as ``failed`` (and raises an alert), so
-        ``load`` and ``log_input`` refuse it.
+        ``load`` and ``log_input`` refuse it. ``progress(step, done, total)`` is told each step.
         """
         name = v.check_name(name, "dataset", max_length=256)
         clean_tags = v.check_string_map(tags, "tag")
-        table = canonicalize(read_source(source))
+        report = _reporter(progress, CREATE_STEPS)
+        report("reading")
+        table = read_source(source)
+        report("canonicalizing")
+        table = canonicalize(table)
         writer = ParquetWriter(table, self.artifacts)  # writes while this thread hashes, profiles
         try:
+            report("hashing")
             digest = content_digest(table)
             existing = self.store.find_version_by_digest(name, digest)
             if existing is None:
+                report("profiling")
                 schema, profile = profile_table(table)
         except BaseException:
             writer.discard()
@@ -82,6 +101,7 @@ class DatasetService:
                 self._record(existing, validate(table, checks))
                 return self.get(existing.name, existing.version)
             return existing
+        report("writing")
         data_digest, size = writer.keep()
         sample_digest, _ = ParquetWriter(table.take(sample_indices(table.num_rows)),
                                          self.artifacts).keep()  # fmt: skip
@@ -92,6 +112,7 @@ class DatasetService:
             source=source_description or describe_source(source), created_at=_now(),
             description=description, tags=clean_tags,
         )  # fmt: skip
+        report("recording")
         created = self.store.create_version(version, now=_now())
         if checks is None:
             return created
