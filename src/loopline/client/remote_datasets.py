@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from loopline.client.remote import RemoteTracking, _q, _run
+from loopline.data.formats import check_format, convert
 from loopline.entities import Dataset, DatasetVersion, Page, RunInput
 from loopline.errors import InvalidArgumentError
 from loopline.tracking import validation as v
@@ -36,7 +37,6 @@ if TYPE_CHECKING:
 
 __all__ = ["RemoteDatasets"]
 
-FORMATS = ("pandas", "polars", "arrow")
 Ref = DatasetVersion | tuple[str, int | None]
 
 
@@ -244,21 +244,11 @@ class RemoteDatasets:
         import pyarrow as pa
         import pyarrow.parquet as pq
 
-        if format not in FORMATS:
-            raise InvalidArgumentError(
-                f"The 'format' parameter must be one of {list(FORMATS)}; got {format!r}.",
-                field="format",
-            )
+        check_format(format)
         params = {"sample": _flag(sample), "allow_failed": _flag(allow_failed)}
         data = self._call("GET", f"{_version_url(name, version)}/data", raw=True, params=params)
         table = pq.read_table(pa.BufferReader(data))
-        if format == "arrow":
-            return table
-        if format == "polars":
-            import polars as pl
-
-            return pl.from_arrow(table)
-        return table.to_pandas()
+        return convert(table, format)
 
     def diff(self, a: Ref, b: Ref) -> DatasetDiff:
         """What changed from version ``a`` to version ``b``."""

@@ -12,6 +12,7 @@ from loopline.artifacts import ArtifactStore
 from loopline.data.canonical import canonicalize, content_digest
 from loopline.data.checks import CheckSuite
 from loopline.data.diff import DatasetDiff, diff_versions
+from loopline.data.formats import check_format, convert
 from loopline.data.inference import infer_checks
 from loopline.data.profile import profile_table, sample_indices
 from loopline.data.sources import describe_source, read_source
@@ -26,7 +27,6 @@ from loopline.tracking.paging import check_max_results, decode_token, encode_tok
 
 __all__ = ["DatasetService"]
 
-FORMATS = ("pandas", "polars", "arrow")
 CREATE_STEPS = ("reading", "canonicalizing", "hashing", "profiling", "writing", "recording")
 ProgressCallback = Callable[[str, int, int], None]
 
@@ -203,23 +203,13 @@ class DatasetService:
         A version that failed a blocking check raises ValidationFailedError unless
         ``allow_failed=True``.
         """
-        if format not in FORMATS:
-            raise InvalidArgumentError(
-                f"The 'format' parameter must be one of {list(FORMATS)}; got {format!r}.",
-                field="format",
-            )
+        check_format(format)
         found = self.get(name, version)
         if not allow_failed:
             self.check_consumable(found)
         digest = found.sample_digest if sample and found.sample_digest else found.data_digest
         table = self._read_parquet(digest)
-        if format == "arrow":
-            return table
-        if format == "polars":
-            import polars as pl
-
-            return pl.from_arrow(table)
-        return table.to_pandas()
+        return convert(table, format)
 
     def _read_parquet(self, digest: str) -> Any:
         import pyarrow as pa
