@@ -13,12 +13,12 @@ from hypothesis import strategies as st
 from loopline.data.checks import (
     LOGICAL_TYPES,
     Check,
-    CheckSuite,
     ColumnRelationCheck,
     RangeCheck,
     UniqueCheck,
     parse_duration,
 )
+from loopline.data.suites import CheckSuite
 from loopline.errors import InvalidArgumentError
 
 names = st.text(st.characters(codec="utf-8", categories=["L", "N", "P"]), min_size=1, max_size=12)

@@ -12,13 +12,13 @@ import pytest
 from loopline.data.checks import (
     AllowedValuesCheck,
     Check,
-    CheckSuite,
     NotNullCheck,
     RangeCheck,
     RowCountCheck,
     UniqueCheck,
 )
 from loopline.data.inference import infer_checks
+from loopline.data.suites import CheckSuite
 from loopline.data.validation import logical_type, validate
 from loopline.errors import InvalidArgumentError
 

@@ -25,8 +25,9 @@ import uvicorn
 import loopline
 from loopline.client.remote_datasets import RemoteDatasets
 from loopline.config import Settings
-from loopline.data.checks import Check, CheckSuite
+from loopline.data.checks import Check
 from loopline.data.service import DatasetService
+from loopline.data.suites import CheckSuite
 from loopline.entities import VersionStatus
 from loopline.errors import InvalidArgumentError, NotFoundError, ValidationFailedError
 from loopline.server.app import create_app

@@ -15,7 +15,8 @@ import polars as pl
 import pyarrow as pa
 import pytest
 
-from loopline.data.checks import Check, CheckSuite
+from loopline.data.checks import Check
+from loopline.data.suites import CheckSuite
 from loopline.data.validation import Finding, ValidationReport, validate
 from loopline.errors import InvalidArgumentError
 

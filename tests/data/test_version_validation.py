@@ -8,8 +8,9 @@ import pandas as pd
 import pytest
 
 from loopline.alerts import AlertService, LogSink
-from loopline.data.checks import Check, CheckSuite
+from loopline.data.checks import Check
 from loopline.data.service import DatasetService
+from loopline.data.suites import CheckSuite
 from loopline.entities import VersionStatus
 from loopline.errors import ValidationFailedError
 from loopline.tracking.service import TrackingService

@@ -259,7 +259,7 @@ def diff_versions(
 
 
 def _load_suite(path: Path) -> Any:
-    from loopline.data.checks import CheckSuite
+    from loopline.data.suites import CheckSuite
 
     return CheckSuite.from_yaml(path)
 

@@ -19,10 +19,11 @@ from typing import TYPE_CHECKING, Any
 from loopline.entities import Dataset, DatasetVersion, Page, RunInput
 
 if TYPE_CHECKING:
-    from loopline.data.checks import Check, CheckSuite
+    from loopline.data.checks import Check
     from loopline.data.diff import DatasetDiff
     from loopline.data.service import DatasetService
     from loopline.data.sources import SqlQuery
+    from loopline.data.suites import CheckSuite
     from loopline.data.validation import ValidationReport
 
 __all__ = [
@@ -81,10 +82,14 @@ def validate(data_or_version: Any, checks: CheckSuite) -> ValidationReport:
 
 
 def __getattr__(name: str) -> Any:
-    if name in ("Check", "CheckSuite"):
-        from loopline.data import checks
+    if name == "Check":
+        from loopline.data.checks import Check
 
-        return getattr(checks, name)
+        return Check
+    if name == "CheckSuite":
+        from loopline.data.suites import CheckSuite
+
+        return CheckSuite
     raise AttributeError(f"module 'loopline.datasets' has no attribute {name!r}")
 
 

@@ -31,8 +31,8 @@ from loopline.wire import (
 )
 
 if TYPE_CHECKING:
-    from loopline.data.checks import CheckSuite
     from loopline.data.diff import DatasetDiff
+    from loopline.data.suites import CheckSuite
     from loopline.data.validation import ValidationReport
 
 __all__ = ["RemoteDatasets"]
@@ -91,7 +91,7 @@ def _flag(value: bool) -> str:
 
 
 def _check_suite(checks: Any) -> None:
-    from loopline.data.checks import CheckSuite
+    from loopline.data.suites import CheckSuite
 
     if not isinstance(checks, CheckSuite):
         raise InvalidArgumentError(

@@ -22,7 +22,8 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from loopline.data.checks import LOGICAL_TYPES, Check, CheckSuite
+from loopline.data.checks import LOGICAL_TYPES, Check
+from loopline.data.suites import CheckSuite
 from loopline.errors import InvalidArgumentError
 
 __all__ = ["infer_checks"]

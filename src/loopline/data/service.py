@@ -10,13 +10,13 @@ from typing import Any
 from loopline.alerts import AlertService
 from loopline.artifacts import ArtifactStore
 from loopline.data.canonical import canonicalize, content_digest
-from loopline.data.checks import CheckSuite
 from loopline.data.diff import DatasetDiff, diff_versions
 from loopline.data.formats import check_format, convert
 from loopline.data.inference import infer_checks
 from loopline.data.profile import profile_table, sample_indices
 from loopline.data.sources import describe_source, read_source
 from loopline.data.status import check_consumable
+from loopline.data.suites import CheckSuite
 from loopline.data.validation import ValidationReport, validate
 from loopline.data.writer import ParquetWriter
 from loopline.entities import Dataset, DatasetVersion, Page, RunInput, VersionStatus

@@ -22,7 +22,6 @@ from typing import TYPE_CHECKING, Any, Literal
 from loopline.data.checks import (
     AllowedValuesCheck,
     Check,
-    CheckSuite,
     ColumnRelationCheck,
     CustomCheck,
     DtypeCheck,
@@ -35,6 +34,7 @@ from loopline.data.checks import (
     UniqueCheck,
     parse_duration,
 )
+from loopline.data.suites import CheckSuite
 from loopline.errors import InvalidArgumentError
 
 if TYPE_CHECKING:

@@ -13,8 +13,8 @@ from fastapi.responses import FileResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
-from loopline.data.checks import CheckSuite
 from loopline.data.service import DatasetService
+from loopline.data.suites import CheckSuite
 from loopline.entities import DatasetVersion, RunInput
 from loopline.errors import InvalidArgumentError, NotFoundError
 from loopline.server.deps import dataset_service
