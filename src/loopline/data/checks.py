@@ -1,4 +1,4 @@
-"""Checks: declarative rules on a table, grouped in a :class:`CheckSuite` and kept as YAML.
+"""Checks: declarative rules on a table, grouped in a suite (``loopline.data.suites``) kept as YAML.
 
 A check is a frozen value; :func:`loopline.data.validation.validate` turns a suite into a
 pandera schema and runs it. Every kind below has a builder on :class:`Check`::
@@ -13,6 +13,7 @@ Every check takes ``severity`` ("blocking", the default, or "warning") and an op
 Nulls are the business of ``not_null`` alone: the other column checks skip missing values.
 
 Examples:
+    >>> from loopline.data.suites import CheckSuite
     >>> suite = CheckSuite("people", [Check.range("age", min=0, max=120, severity="warning")])
     >>> CheckSuite.from_yaml(suite.to_yaml()) == suite
     True
