@@ -14,7 +14,7 @@ import typer
 from typer.core import TyperGroup
 
 from loopline import __version__
-from loopline.cli import datasets, demo, experiments, render, runs, server
+from loopline.cli import audit, datasets, demo, experiments, render, runs, server
 from loopline.errors import LooplineError
 
 __all__ = ["LooplineGroup", "app", "main"]
@@ -41,6 +41,7 @@ app = typer.Typer(
 app.add_typer(experiments.app, name="experiments")
 app.add_typer(runs.app, name="runs")
 app.add_typer(datasets.app, name="datasets")
+app.add_typer(audit.app, name="audit")
 app.command("server")(server.server)
 app.command("demo")(demo.demo)
 

@@ -5,6 +5,7 @@ these frozen dataclasses. One module per area; everything is importable from her
 """
 
 from loopline.entities.alerts import Alert, AlertDelivery, Severity
+from loopline.entities.audit import AuditEvent, VerificationResult
 from loopline.entities.datasets import Dataset, DatasetVersion, RunInput, VersionStatus
 from loopline.entities.tracking import (
     Experiment,
@@ -22,6 +23,7 @@ from loopline.entities.tracking import (
 __all__ = [
     "Alert",
     "AlertDelivery",
+    "AuditEvent",
     "Dataset",
     "DatasetVersion",
     "Experiment",
@@ -35,6 +37,7 @@ __all__ = [
     "RunInput",
     "RunStatus",
     "Severity",
+    "VerificationResult",
     "VersionStatus",
     "ViewType",
 ]

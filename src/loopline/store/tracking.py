@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from loopline.store.alerts import AlertTables
 from loopline.store.artifact_index import ArtifactTables
+from loopline.store.audit import AuditTables
 from loopline.store.datasets import DatasetTables
 from loopline.store.experiments import ExperimentTables
 from loopline.store.runs import RunTables
@@ -17,5 +18,7 @@ from loopline.store.runs import RunTables
 __all__ = ["SqlTrackingStore"]
 
 
-class SqlTrackingStore(ExperimentTables, RunTables, ArtifactTables, DatasetTables, AlertTables):
+class SqlTrackingStore(
+    ExperimentTables, RunTables, ArtifactTables, DatasetTables, AlertTables, AuditTables
+):
     """Tracking metadata in a SQL database chosen by URL (SQLite or PostgreSQL)."""
