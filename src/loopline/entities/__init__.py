@@ -7,6 +7,7 @@ these frozen dataclasses. One module per area; everything is importable from her
 from loopline.entities.alerts import Alert, AlertDelivery, Severity
 from loopline.entities.audit import AuditEvent, VerificationResult
 from loopline.entities.datasets import Dataset, DatasetVersion, RunInput, VersionStatus
+from loopline.entities.models import ModelVersion, ModelVersionStatus, RegisteredModel
 from loopline.entities.tracking import (
     Experiment,
     FileInfo,
@@ -30,7 +31,10 @@ __all__ = [
     "FileInfo",
     "LifecycleStage",
     "Metric",
+    "ModelVersion",
+    "ModelVersionStatus",
     "Page",
+    "RegisteredModel",
     "Run",
     "RunData",
     "RunInfo",

@@ -244,3 +244,52 @@ class AuditEventRow(Base):
     details_json: Mapped[str] = mapped_column(Text)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+class RegisteredModelRow(Base):
+    __tablename__ = "registered_models"
+
+    model_id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(256), unique=True)
+    description: Mapped[str | None] = mapped_column(Text, nullable=True)
+    tags: Mapped[str] = mapped_column(Text, default="{}")  # JSON object
+    created_at: Mapped[int] = mapped_column(BigInteger)
+    updated_at: Mapped[int] = mapped_column(BigInteger)
+
+
+class ModelVersionRow(Base):
+    """One registered version; ``version`` counts 1, 2, 3... within its model."""
+
+    __tablename__ = "model_versions"
+    __table_args__ = (UniqueConstraint("model_id", "version", name="uq_model_versions_number"),)
+
+    version_id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    model_id: Mapped[int] = mapped_column(
+        ForeignKey("registered_models.model_id", ondelete="CASCADE")
+    )
+    version: Mapped[int] = mapped_column(Integer)
+    run_id: Mapped[str] = mapped_column(String(32), index=True)
+    artifact_path: Mapped[str] = mapped_column(Text)
+    flavor: Mapped[str] = mapped_column(String(64))
+    digest: Mapped[str] = mapped_column(String(71))
+    signature_json: Mapped[str | None] = mapped_column(Text, nullable=True)
+    status: Mapped[str] = mapped_column(String(32), default="registered")
+    created_by: Mapped[str] = mapped_column(String(256))
+    created_at: Mapped[int] = mapped_column(BigInteger)
+    description: Mapped[str | None] = mapped_column(Text, nullable=True)
+    tags: Mapped[str] = mapped_column(Text, default="{}")  # JSON object
+
+
+class ModelAliasRow(Base):
+    """An alias of a registered model, naming one of its versions."""
+
+    __tablename__ = "model_aliases"
+
+    model_id: Mapped[int] = mapped_column(
+        ForeignKey("registered_models.model_id", ondelete="CASCADE"), primary_key=True
+    )
+    alias: Mapped[str] = mapped_column(String(64), primary_key=True)
+    version_id: Mapped[int] = mapped_column(
+        ForeignKey("model_versions.version_id", ondelete="CASCADE"), index=True
+    )
+    updated_at: Mapped[int] = mapped_column(BigInteger)

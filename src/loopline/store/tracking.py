@@ -13,12 +13,19 @@ from loopline.store.artifact_index import ArtifactTables
 from loopline.store.audit import AuditTables
 from loopline.store.datasets import DatasetTables
 from loopline.store.experiments import ExperimentTables
+from loopline.store.models import ModelTables
 from loopline.store.runs import RunTables
 
 __all__ = ["SqlTrackingStore"]
 
 
 class SqlTrackingStore(
-    ExperimentTables, RunTables, ArtifactTables, DatasetTables, AlertTables, AuditTables
+    ExperimentTables,
+    RunTables,
+    ArtifactTables,
+    DatasetTables,
+    AlertTables,
+    AuditTables,
+    ModelTables,
 ):
     """Tracking metadata in a SQL database chosen by URL (SQLite or PostgreSQL)."""

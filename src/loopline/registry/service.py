@@ -1,0 +1,335 @@
+"""The model registry service: registered models, numbered versions, aliases and model URIs.
+
+Arguments are checked before anything is stored, and every change is recorded in the audit log
+after it commits (object types ``registered_model``, ``model_version`` and ``alias``; object ids
+``name``, ``name/3`` and ``name@alias``). Model names are capped at 180 characters so those ids
+fit the audit log's 256.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from loopline.audit import AuditLog
+from loopline.entities import ModelVersion, ModelVersionStatus, Page, RegisteredModel
+from loopline.errors import InvalidArgumentError
+from loopline.store import SqlTrackingStore
+from loopline.tracking.paging import check_max_results, decode_token, encode_token
+from loopline.tracking.validation import check_name, check_string_map
+
+__all__ = [
+    "DEFAULT_MAX_RESULTS",
+    "MAX_MODEL_NAME_LENGTH",
+    "RegistryService",
+    "check_alias",
+    "check_model_name",
+    "check_version",
+]
+
+DEFAULT_MAX_RESULTS = 100
+MAX_MODEL_NAME_LENGTH = 180
+MAX_VERSION = 2**31 - 1
+_ALIAS_RE = re.compile(r"[a-z0-9_-]{1,64}")
+_DIGEST_RE = re.compile(r"sha256:[0-9a-f]{64}")
+_SCHEME = "models:/"
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def _invalid(argument: str, where: str, constraint: str, value: object) -> InvalidArgumentError:
+    return InvalidArgumentError(
+        f"The {argument!r} parameter of RegistryService.{where} must be {constraint}. "
+        f"Got {str(value)[:80]!r} instead.",
+        field=argument,
+    )
+
+
+def _text(argument: str, value: object, where: str, max_length: int) -> str:
+    if not isinstance(value, str) or not value.strip() or len(value) > max_length:
+        raise _invalid(argument, where, f"a non-empty string of at most {max_length}", value)
+    return value
+
+
+def _optional_text(argument: str, value: object, where: str) -> str | None:
+    if value is not None and not isinstance(value, str):
+        raise _invalid(argument, where, "a string or None", value)
+    return value
+
+
+def check_model_name(name: object) -> str:
+    return check_name(name, "registered model", max_length=MAX_MODEL_NAME_LENGTH)
+
+
+def check_alias(alias: object) -> str:
+    """Lower-case letters, digits, ``-`` and ``_``; not a number and not ``latest``."""
+    if (
+        not isinstance(alias, str)
+        or _ALIAS_RE.fullmatch(alias) is None
+        or alias.isdigit()
+        or alias == "latest"
+    ):
+        raise InvalidArgumentError(
+            "An alias must be 1 to 64 lower-case letters, digits, '-' or '_', not a number and "
+            f"not 'latest'. Got {str(alias)[:80]!r} instead.",
+            field="alias",
+        )
+    return alias
+
+
+def check_version(version: object) -> int:
+    if isinstance(version, bool) or not isinstance(version, int) or not 1 <= version <= MAX_VERSION:
+        raise InvalidArgumentError(
+            f"A model version must be an integer from 1 to {MAX_VERSION}. "
+            f"Got {str(version)[:80]!r} instead.",
+            field="version",
+        )
+    return version
+
+
+def _signature(value: object) -> dict[str, Any] | None:
+    if value is None:
+        return None
+    if isinstance(value, Mapping):
+        try:
+            return dict(json.loads(json.dumps(dict(value), allow_nan=False)))
+        except (TypeError, ValueError):
+            pass
+    raise _invalid("signature", "create_model_version", "a JSON object or None", value)
+
+
+class RegistryService:
+    """Registered models, their versions and aliases, with every change audited.
+
+    Unknown names, versions and aliases raise :class:`~loopline.errors.NotFoundError`.
+
+    Examples:
+        >>> import tempfile
+        >>> from loopline.audit import AuditLog
+        >>> from loopline.store import SqlTrackingStore
+        >>> store = SqlTrackingStore(f"sqlite:///{tempfile.mkdtemp()}/r.db")
+        >>> registry = RegistryService(store, AuditLog(store))
+        >>> registry.create_registered_model("churn", actor="ana").name
+        'churn'
+        >>> registry.resolve("models:/churn/latest")
+        Traceback (most recent call last):
+        ...
+        loopline.errors.NotFoundError: Registered model 'churn' has no versions yet.
+    """
+
+    def __init__(
+        self, store: SqlTrackingStore, audit: AuditLog, *, clock: Callable[[], int] = _now_ms
+    ) -> None:
+        self.store = store
+        self.audit = audit
+        self.clock = clock
+
+    # -- registered models -------------------------------------------------------------------
+
+    def create_registered_model(
+        self,
+        name: str,
+        *,
+        description: str | None = None,
+        tags: Mapping[str, str] | None = None,
+        actor: str,
+    ) -> RegisteredModel:
+        where = "create_registered_model"
+        name = check_model_name(name)
+        actor = _text("actor", actor, where, 256)
+        description = _optional_text("description", description, where)
+        checked_tags = check_string_map(tags, "tag")
+        model = self.store.create_registered_model(
+            name, description=description, tags=checked_tags, now=self.clock()
+        )
+        self.audit.record(
+            actor, "registered_model.create", "registered_model", name,
+            {"description": description, "tags": checked_tags},
+        )  # fmt: skip
+        return model
+
+    def get_registered_model(self, name: str) -> RegisteredModel:
+        return self.store.get_registered_model(check_model_name(name))
+
+    def list_registered_models(
+        self,
+        max_results: int | None = None,
+        page_token: str | None = None,
+        *,
+        name_contains: str | None = None,
+    ) -> Page[RegisteredModel]:
+        """Models ordered by name; ``name_contains`` keeps names containing that text."""
+        limit = check_max_results(max_results, DEFAULT_MAX_RESULTS)
+        offset = decode_token(page_token)
+        name_contains = _optional_text("name_contains", name_contains, "list_registered_models")
+        models, more = self.store.list_registered_models(
+            offset=offset, limit=limit, name_contains=name_contains
+        )
+        return Page(models, encode_token(offset + limit) if more else None)
+
+    # -- versions ----------------------------------------------------------------------------
+
+    def create_model_version(
+        self,
+        name: str,
+        *,
+        run_id: str,
+        artifact_path: str,
+        flavor: str,
+        digest: str,
+        signature: Mapping[str, Any] | None = None,
+        actor: str,
+        description: str | None = None,
+        tags: Mapping[str, str] | None = None,
+    ) -> ModelVersion:
+        """Register the artifact of an existing run as the model's next version."""
+        where = "create_model_version"
+        name = check_model_name(name)
+        actor = _text("actor", actor, where, 256)
+        run_id = _text("run_id", run_id, where, 32)
+        artifact_path = _text("artifact_path", artifact_path, where, 4096)
+        flavor = _text("flavor", flavor, where, 64)
+        if not isinstance(digest, str) or _DIGEST_RE.fullmatch(digest) is None:
+            raise _invalid("digest", where, "'sha256:' and 64 lower-case hex digits", digest)
+        draft = ModelVersion(
+            name=name, version=0, run_id=self.store.get_run_info(run_id).run_id,
+            artifact_path=artifact_path, flavor=flavor, digest=digest, created_by=actor,
+            created_at=self.clock(), signature=_signature(signature),
+            description=_optional_text("description", description, where),
+            tags=check_string_map(tags, "tag"),
+        )  # fmt: skip
+        version, model_created = self.store.create_model_version(
+            draft, model_description=None, now=draft.created_at
+        )
+        if model_created:
+            self.audit.record(actor, "registered_model.create", "registered_model", name,
+                              {"description": None, "tags": {}})  # fmt: skip
+        self.audit.record(
+            actor, "model_version.create", "model_version", f"{name}/{version.version}",
+            {"run_id": run_id, "artifact_path": artifact_path, "flavor": flavor,
+             "digest": digest, "status": version.status.value},
+        )  # fmt: skip
+        return version
+
+    def get_model_version(self, name: str, version: int) -> ModelVersion:
+        return self.store.get_model_version(check_model_name(name), check_version(version))
+
+    def list_model_versions(self, name: str) -> list[ModelVersion]:
+        return self.store.list_model_versions(check_model_name(name))
+
+    def get_model_version_by_alias(self, name: str, alias: str) -> ModelVersion:
+        return self.store.get_model_version_by_alias(check_model_name(name), check_alias(alias))
+
+    def update_model_version(
+        self,
+        name: str,
+        version: int,
+        *,
+        status: ModelVersionStatus | str | None = None,
+        description: str | None = None,
+        tags: Mapping[str, str] | None = None,
+        actor: str,
+    ) -> ModelVersion:
+        """Set a version's status, description or tags (``None`` leaves a field as it is)."""
+        where = "update_model_version"
+        name, version = check_model_name(name), check_version(version)
+        actor = _text("actor", actor, where, 256)
+        new_status = None
+        if status is not None:
+            try:
+                new_status = ModelVersionStatus(status)
+            except ValueError:
+                choices = [s.value for s in ModelVersionStatus]
+                raise _invalid("status", where, f"one of {choices}", status) from None
+        description = _optional_text("description", description, where)
+        new_tags = None if tags is None else check_string_map(tags, "tag")
+        before, after = self.store.update_model_version(
+            name, version, status=new_status, description=description, tags=new_tags,
+            now=self.clock(),
+        )  # fmt: skip
+        changes = {
+            field: {"from": old, "to": new}
+            for field, old, new in (
+                ("status", before.status.value, after.status.value),
+                ("description", before.description, after.description),
+                ("tags", before.tags, after.tags),
+            )
+            if old != new
+        }
+        if changes:
+            self.audit.record(
+                actor, "model_version.update", "model_version", f"{name}/{version}", changes
+            )
+        return after
+
+    # -- aliases -----------------------------------------------------------------------------
+
+    def set_alias(self, name: str, alias: str, version: int, *, actor: str) -> ModelVersion:
+        """Point ``alias`` at ``version`` (moving it if it named another); audited from/to."""
+        name, alias, version = check_model_name(name), check_alias(alias), check_version(version)
+        actor = _text("actor", actor, "set_alias", 256)
+        previous = self.store.set_model_alias(name, alias, version, now=self.clock())
+        self.audit.record(
+            actor, "alias.set", "alias", f"{name}@{alias}",
+            {"model": name, "alias": alias, "from": previous, "to": version},
+        )  # fmt: skip
+        return self.store.get_model_version(name, version)
+
+    def delete_alias(self, name: str, alias: str, *, actor: str) -> None:
+        name, alias = check_model_name(name), check_alias(alias)
+        actor = _text("actor", actor, "delete_alias", 256)
+        previous = self.store.delete_model_alias(name, alias, now=self.clock())
+        self.audit.record(
+            actor, "alias.delete", "alias", f"{name}@{alias}",
+            {"model": name, "alias": alias, "from": previous, "to": None},
+        )  # fmt: skip
+
+    # -- URIs --------------------------------------------------------------------------------
+
+    def resolve(self, uri: str) -> ModelVersion:
+        """The version ``models:/name/3``, ``models:/name@alias`` or ``models:/name/latest`` names.
+
+        The version form is tried first (the text after the last ``/`` is a number or
+        ``latest``), so model names may themselves contain ``/`` or ``@``.
+        """
+        if not isinstance(uri, str) or not uri.startswith(_SCHEME):
+            raise InvalidArgumentError(
+                "A model URI must be 'models:/<name>/<version>', 'models:/<name>/latest' or "
+                f"'models:/<name>@<alias>'. Got {str(uri)[:120]!r} instead.",
+                field="uri",
+            )
+        rest = uri[len(_SCHEME) :]
+        head, slash, tail = rest.rpartition("/")
+        if slash and head and (tail == "latest" or tail.isdecimal()):
+            name = self._uri_name(head, uri)
+            if tail == "latest":
+                return self.store.get_latest_model_version(name)
+            try:
+                return self.store.get_model_version(name, check_version(int(tail)))
+            except InvalidArgumentError:
+                why = f"the version {tail!r} is not from 1 to {MAX_VERSION}"
+                raise self._malformed(uri, why) from None
+        head, at, tail = rest.rpartition("@")
+        if at and head:
+            try:
+                alias = check_alias(tail)
+            except InvalidArgumentError as exc:
+                raise self._malformed(uri, exc.message) from None
+            return self.store.get_model_version_by_alias(self._uri_name(head, uri), alias)
+        raise self._malformed(uri, "it names no version: end it with '/<version>', '/latest' "
+                                   "or '@<alias>'")  # fmt: skip
+
+    def _uri_name(self, name: str, uri: str) -> str:
+        try:
+            return check_model_name(name)
+        except InvalidArgumentError as exc:
+            raise self._malformed(uri, exc.message) from None
+
+    @staticmethod
+    def _malformed(uri: str, why: str) -> InvalidArgumentError:
+        return InvalidArgumentError(f"The model URI {uri[:200]!r} is malformed: {why}", field="uri")
