@@ -22,13 +22,14 @@ from loopline.entities import (
     RunStatus,
     ViewType,
 )
-from loopline.errors import NotFoundError
+from loopline.errors import InvalidStateError, NotFoundError
 from loopline.tracking.validation import MetricInput
 
 if TYPE_CHECKING:
     from loopline.client.remote import RemoteTracking
     from loopline.client.remote_datasets import RemoteDatasets
     from loopline.data.service import DatasetService
+    from loopline.registry.service import RegistryService
     from loopline.tracking.service import TrackingService
 
 __all__ = ["Client", "open_backend"]
@@ -74,6 +75,7 @@ class Client:
         self.settings = base.model_copy(update={"uri": uri}) if uri is not None else base
         self.backend: TrackingService | RemoteTracking = open_backend(self.settings)
         self._datasets: DatasetService | RemoteDatasets | None = None
+        self._registry: RegistryService | None = None
 
     @property
     def uri(self) -> str:
@@ -101,6 +103,25 @@ class Client:
         # RemoteDatasets has DatasetService's methods and types (tests compare the signatures);
         # the annotation stays DatasetService until loopline.datasets names both.
         return cast("DatasetService", self._datasets)
+
+    @property
+    def registry(self) -> RegistryService:
+        """The model registry of this client's store (local stores only in this release)."""
+        if self._registry is None:
+            if self.is_remote:
+                raise InvalidStateError(
+                    "The model registry works on a local store (a folder or a database URL) in "
+                    f"this release; {self.settings.uri} is a server.",
+                    uri=self.settings.uri,
+                )
+            from loopline.audit import AuditLog
+            from loopline.registry.service import RegistryService
+            from loopline.tracking.service import TrackingService
+
+            backend = self.backend
+            assert isinstance(backend, TrackingService)
+            self._registry = RegistryService(backend.store, AuditLog(backend.store))
+        return self._registry
 
     @property
     def is_remote(self) -> bool:

@@ -44,11 +44,13 @@ __all__ = [
     "get_client",
     "get_run",
     "get_uri",
+    "load_model",
     "log_artifact",
     "log_artifacts",
     "log_input",
     "log_metric",
     "log_metrics",
+    "log_model",
     "log_param",
     "log_params",
     "log_text",
@@ -352,6 +354,52 @@ def log_input(
     if run_id is None:
         run_id = _run_for_logging().id
     _state.get_client().datasets.log_input(run_id, dataset_version, context)
+
+
+def log_model(
+    model: Any,
+    name: str = "model",
+    *,
+    input_example: Any = None,
+    signature: Any = None,
+    registered_model_name: str | None = None,
+) -> Any:
+    """Save a model as artifacts of the active run (its flavor chosen by type); register it.
+
+    The signature is inferred from ``input_example`` unless given. Returns a ModelInfo.
+    """
+    from loopline.models.logged import log_model as log
+
+    run = _run_for_logging()
+    client = run.client
+    backend = client.backend
+    if client.is_remote:
+        client.registry  # noqa: B018 - raises the "local store only" error
+    from loopline.tracking.service import TrackingService
+
+    assert isinstance(backend, TrackingService)
+    actor = environment.environment_tags().get("loopline.user", "unknown")
+    return log(
+        backend, client.registry, run.id, model, name, input_example=input_example,
+        signature=signature, registered_model_name=registered_model_name, actor=actor,
+    )  # fmt: skip
+
+
+def load_model(model_uri: str, *, trusted: Any = False) -> Any:
+    """Load ``models:/name/<version>``, ``models:/name@alias`` or ``runs:/<run_id>/<path>``.
+
+    ``predict`` enforces the model's signature. Pickled models load only with ``trusted=True``;
+    a model whose stored bytes changed since registration is refused.
+    """
+    from loopline.models.logged import load_logged_model
+    from loopline.tracking.service import TrackingService
+
+    flush()
+    client = _state.get_client()
+    registry = client.registry
+    backend = client.backend
+    assert isinstance(backend, TrackingService)
+    return load_logged_model(backend, registry, model_uri, trusted=trusted)
 
 
 def flush() -> None:
