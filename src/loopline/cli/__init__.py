@@ -31,6 +31,9 @@ UriOption = Annotated[
 JsonOption = Annotated[
     bool, typer.Option("--json", help="Print machine-readable JSON instead of tables.")
 ]
+PageTokenOption = Annotated[
+    str | None, typer.Option(metavar="TOKEN", help="next_token of a previous page.")
+]
 
 
 def open_client(uri: str | None) -> Client:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.table import Table
 
-from loopline.cli import JsonOption, UriOption, open_client, render
+from loopline.cli import JsonOption, PageTokenOption, UriOption, open_client, render
 from loopline.errors import InvalidArgumentError
 
 if TYPE_CHECKING:
@@ -113,9 +113,7 @@ def list_events(
     max_results: Annotated[
         int | None, typer.Option(metavar="N", help="Page size (default 100).")
     ] = None,
-    page_token: Annotated[
-        str | None, typer.Option(metavar="TOKEN", help="next_token of a previous page.")
-    ] = None,
+    page_token: PageTokenOption = None,
     uri: UriOption = None,
     as_json: JsonOption = False,
 ) -> None:

@@ -18,7 +18,7 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 from rich.table import Table
 from rich.text import Text
 
-from loopline.cli import JsonOption, UriOption, open_client, render
+from loopline.cli import JsonOption, PageTokenOption, UriOption, open_client, render
 from loopline.cli.experiments import parse_tags
 from loopline.entities import DatasetVersion
 from loopline.wire import encode_dataset, encode_dataset_version, encode_json
@@ -173,9 +173,7 @@ def list_datasets(
     max_results: Annotated[
         int | None, typer.Option(metavar="N", help="Page size (default 1000).")
     ] = None,
-    page_token: Annotated[
-        str | None, typer.Option(metavar="TOKEN", help="next_token of a previous page.")
-    ] = None,
+    page_token: PageTokenOption = None,
     uri: UriOption = None,
     as_json: JsonOption = False,
 ) -> None:

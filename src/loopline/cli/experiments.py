@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from loopline.cli import JsonOption, UriOption, open_client, render
+from loopline.cli import JsonOption, PageTokenOption, UriOption, open_client, render
 from loopline.entities import Experiment, ViewType
 from loopline.errors import NotFoundError
 from loopline.wire import encode_experiment
@@ -54,9 +54,7 @@ def list_experiments(
     max_results: Annotated[
         int | None, typer.Option(metavar="N", help="Page size (default 1000).")
     ] = None,
-    page_token: Annotated[
-        str | None, typer.Option(metavar="TOKEN", help="next_token of a previous page.")
-    ] = None,
+    page_token: PageTokenOption = None,
     uri: UriOption = None,
     as_json: JsonOption = False,
 ) -> None:

@@ -9,7 +9,7 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from loopline.cli import JsonOption, UriOption, open_client, render
+from loopline.cli import JsonOption, PageTokenOption, UriOption, open_client, render
 from loopline.entities import Run, ViewType
 from loopline.filters import parse_order_by
 from loopline.wire import encode_file_info, encode_float, encode_run, encode_run_input
@@ -46,9 +46,7 @@ def list_runs(
     max_results: Annotated[
         int | None, typer.Option(metavar="N", help="Page size (default 1000).")
     ] = None,
-    page_token: Annotated[
-        str | None, typer.Option(metavar="TOKEN", help="next_token of a previous page.")
-    ] = None,
+    page_token: PageTokenOption = None,
     view: Annotated[ViewType, typer.Option(help="Which lifecycle stages to list.")] = (
         ViewType.ACTIVE_ONLY
     ),
