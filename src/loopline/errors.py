@@ -16,6 +16,8 @@ they talk to the local store or to a server.
     ├── ConflictError                            code CONFLICT
     ├── InvalidStateError                        code INVALID_STATE
     │   └── ValidationFailedError                code VALIDATION_FAILED
+    ├── UnauthenticatedError                     code UNAUTHENTICATED
+    ├── PermissionDeniedError (PermissionError)  code PERMISSION_DENIED
     ├── StorageError (OSError)                   code STORAGE_ERROR
     ├── ConnectionFailedError (ConnectionError)  code CONNECTION_FAILED
     └── MissingDependencyError (ImportError)     code MISSING_DEPENDENCY
@@ -35,7 +37,9 @@ __all__ = [
     "LooplineError",
     "MissingDependencyError",
     "NotFoundError",
+    "PermissionDeniedError",
     "StorageError",
+    "UnauthenticatedError",
     "UnsafePathError",
     "ValidationFailedError",
     "error_class_for_code",
@@ -118,6 +122,18 @@ class ValidationFailedError(InvalidStateError):
     code = "VALIDATION_FAILED"
 
 
+class UnauthenticatedError(LooplineError):
+    """The request carries no valid API token (missing, unknown, revoked or expired)."""
+
+    code = "UNAUTHENTICATED"
+
+
+class PermissionDeniedError(LooplineError, PermissionError):
+    """The caller is known but may not do this: a too-low role, or separation of duties."""
+
+    code = "PERMISSION_DENIED"
+
+
 class StorageError(LooplineError, OSError):
     """The metadata or artifact store failed."""
 
@@ -148,6 +164,8 @@ _BY_CODE: dict[str, type[LooplineError]] = {
         ConflictError,
         InvalidStateError,
         ValidationFailedError,
+        UnauthenticatedError,
+        PermissionDeniedError,
         StorageError,
         ConnectionFailedError,
         MissingDependencyError,

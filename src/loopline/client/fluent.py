@@ -368,7 +368,7 @@ def log_model(
 
     The signature is inferred from ``input_example`` unless given. Returns a ModelInfo.
     """
-    from loopline.models.logged import log_model as log
+    from loopline.modeling.logged import log_model as log
 
     run = _run_for_logging()
     client = run.client
@@ -391,7 +391,7 @@ def load_model(model_uri: str, *, trusted: Any = False) -> Any:
     ``predict`` enforces the model's signature. Pickled models load only with ``trusted=True``;
     a model whose stored bytes changed since registration is refused.
     """
-    from loopline.models.logged import load_logged_model
+    from loopline.modeling.logged import load_logged_model
     from loopline.tracking.service import TrackingService
 
     flush()

@@ -17,6 +17,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -278,6 +279,10 @@ class ModelVersionRow(Base):
     created_at: Mapped[int] = mapped_column(BigInteger)
     description: Mapped[str | None] = mapped_column(Text, nullable=True)
     tags: Mapped[str] = mapped_column(Text, default="{}")  # JSON object
+    # JSON list of {"name", "version", "digest"}: the dataset versions its run trained on
+    training_datasets_json: Mapped[str] = mapped_column(
+        Text, default="[]", server_default=text("'[]'")
+    )
 
 
 class ModelAliasRow(Base):
@@ -292,4 +297,115 @@ class ModelAliasRow(Base):
     version_id: Mapped[int] = mapped_column(
         ForeignKey("model_versions.version_id", ondelete="CASCADE"), index=True
     )
+    updated_at: Mapped[int] = mapped_column(BigInteger)
+
+
+# -- governance (migration 0005): users and tokens, release, approvals, cards ---------------------
+
+
+class UserRow(Base):
+    """A person or system that calls the server; ``role`` is viewer, editor, approver or admin."""
+
+    __tablename__ = "users"
+
+    user_id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(256), unique=True)
+    role: Mapped[str] = mapped_column(String(16))
+    created_by: Mapped[str] = mapped_column(String(256))
+    created_at: Mapped[int] = mapped_column(BigInteger)
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class ApiTokenRow(Base):
+    """An API token: only the SHA-256 of its secret is stored; ``token_id`` is its public part."""
+
+    __tablename__ = "api_tokens"
+
+    token_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.user_id", ondelete="CASCADE"), index=True
+    )
+    secret_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    description: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_by: Mapped[str] = mapped_column(String(256))
+    created_at: Mapped[int] = mapped_column(BigInteger)
+    expires_at: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    revoked_at: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    last_used_at: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+
+
+class ReleasePolicyRow(Base):
+    """A registered model's release rules: approvals needed, baseline margin, fairness limits."""
+
+    __tablename__ = "release_policies"
+
+    model_id: Mapped[int] = mapped_column(
+        ForeignKey("registered_models.model_id", ondelete="CASCADE"), primary_key=True
+    )
+    policy_json: Mapped[str] = mapped_column(Text)
+    updated_by: Mapped[str] = mapped_column(String(256))
+    updated_at: Mapped[int] = mapped_column(BigInteger)
+
+
+class ModelEvaluationRow(Base):
+    """One stored evaluation of a model version (metrics, baseline, explanation, fairness)."""
+
+    __tablename__ = "model_evaluations"
+
+    evaluation_id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    version_id: Mapped[int] = mapped_column(
+        ForeignKey("model_versions.version_id", ondelete="CASCADE"), index=True
+    )
+    created_by: Mapped[str] = mapped_column(String(256))
+    created_at: Mapped[int] = mapped_column(BigInteger)
+    result_json: Mapped[str] = mapped_column(Text)
+
+
+class ModelTransitionRow(Base):
+    """One release-status change of a version: who, when, why, from and to."""
+
+    __tablename__ = "model_transitions"
+
+    transition_id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    version_id: Mapped[int] = mapped_column(
+        ForeignKey("model_versions.version_id", ondelete="CASCADE"), index=True
+    )
+    from_status: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    to_status: Mapped[str] = mapped_column(String(32))
+    actor: Mapped[str] = mapped_column(String(256))
+    reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    at: Mapped[int] = mapped_column(BigInteger)
+    details_json: Mapped[str] = mapped_column(Text, default="{}")
+
+
+class ModelApprovalRow(Base):
+    """An approver's decision on a version, bound to the artifact digest and gate results seen."""
+
+    __tablename__ = "model_approvals"
+
+    approval_id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    version_id: Mapped[int] = mapped_column(
+        ForeignKey("model_versions.version_id", ondelete="CASCADE"), index=True
+    )
+    approver: Mapped[str] = mapped_column(String(256))
+    decision: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str] = mapped_column(Text)
+    artifact_digest: Mapped[str] = mapped_column(String(71))
+    gates_digest: Mapped[str] = mapped_column(String(71))
+    at: Mapped[int] = mapped_column(BigInteger)
+
+
+class ModelCardRow(Base):
+    """One revision of a version's human-written model-card sections (1, 2, 3...)."""
+
+    __tablename__ = "model_cards"
+    __table_args__ = (UniqueConstraint("version_id", "revision", name="uq_model_cards_revision"),)
+
+    card_id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    version_id: Mapped[int] = mapped_column(
+        ForeignKey("model_versions.version_id", ondelete="CASCADE"), index=True
+    )
+    revision: Mapped[int] = mapped_column(Integer)
+    sections_json: Mapped[str] = mapped_column(Text)
+    updated_by: Mapped[str] = mapped_column(String(256))
     updated_at: Mapped[int] = mapped_column(BigInteger)

@@ -11,9 +11,12 @@ from __future__ import annotations
 from loopline.store.alerts import AlertTables
 from loopline.store.artifact_index import ArtifactTables
 from loopline.store.audit import AuditTables
+from loopline.store.auth import AuthTables
+from loopline.store.cards import CardTables
 from loopline.store.datasets import DatasetTables
 from loopline.store.experiments import ExperimentTables
 from loopline.store.models import ModelTables
+from loopline.store.release import ReleaseTables
 from loopline.store.runs import RunTables
 
 __all__ = ["SqlTrackingStore"]
@@ -27,5 +30,8 @@ class SqlTrackingStore(
     AlertTables,
     AuditTables,
     ModelTables,
+    AuthTables,
+    ReleaseTables,
+    CardTables,
 ):
     """Tracking metadata in a SQL database chosen by URL (SQLite or PostgreSQL)."""

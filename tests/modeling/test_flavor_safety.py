@@ -23,7 +23,7 @@ from loopline.errors import (
     NotFoundError,
     UnsafePathError,
 )
-from loopline.models.flavors import (
+from loopline.modeling.flavors import (
     ENTRY_POINT_GROUP,
     Flavor,
     FlavorRegistry,
@@ -36,8 +36,8 @@ from loopline.models.flavors import (
     register_flavor,
     save_model,
 )
-from loopline.models.flavors.pyfunc import PyfuncFlavor
-from loopline.models.flavors.sklearn import SklearnFlavor
+from loopline.modeling.flavors.pyfunc import PyfuncFlavor
+from loopline.modeling.flavors.sklearn import SklearnFlavor
 
 X, Y = load_breast_cancer(return_X_y=True)
 
@@ -223,7 +223,7 @@ def test_register_flavor_takes_precedence_over_the_fallback(tmp_path: Path) -> N
 
 
 def test_register_flavor_in_the_default_registry(tmp_path: Path, monkeypatch: Any) -> None:
-    from loopline.models.flavors import registry as module
+    from loopline.modeling.flavors import registry as module
 
     monkeypatch.setattr(
         module, "_DEFAULT", FlavorRegistry(tuple(module._DEFAULT._flavors.values()))

@@ -1,12 +1,12 @@
 """Flavors: how each kind of model is saved to a folder and loaded back, safely.
 
->>> from loopline.models.flavors import list_flavors
+>>> from loopline.modeling.flavors import list_flavors
 >>> list_flavors()[:5]
 ['xgboost', 'lightgbm', 'onnx', 'sklearn', 'pyfunc']
 """
 
-from loopline.models.flavors.base import Flavor, LoadedModel, Trust
-from loopline.models.flavors.registry import (
+from loopline.modeling.flavors.base import Flavor, LoadedModel, Trust
+from loopline.modeling.flavors.registry import (
     ENTRY_POINT_GROUP,
     FlavorRegistry,
     flavor_for,
@@ -16,7 +16,7 @@ from loopline.models.flavors.registry import (
     register_flavor,
     save_model,
 )
-from loopline.models.flavors.sklearn import TRUSTED_TYPES
+from loopline.modeling.flavors.sklearn import TRUSTED_TYPES
 
 __all__ = [
     "ENTRY_POINT_GROUP",

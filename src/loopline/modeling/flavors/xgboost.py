@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from loopline.errors import InvalidArgumentError
-from loopline.models.flavors.base import (
+from loopline.modeling.flavors.base import (
     Flavor,
     LoadedModel,
     Trust,

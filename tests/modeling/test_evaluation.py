@@ -18,8 +18,8 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.tree import DecisionTreeClassifier
 
 from loopline.errors import InvalidArgumentError
-from loopline.models.baselines import RuleBaseline, baseline_for
-from loopline.models.evaluation import (
+from loopline.modeling.baselines import RuleBaseline, baseline_for
+from loopline.modeling.evaluation import (
     compare_with_baseline,
     evaluate_predictions,
     linear_coefficients,

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from loopline.models.flavors.base import Flavor, LoadedModel, Trust, comes_from
+from loopline.modeling.flavors.base import Flavor, LoadedModel, Trust, comes_from
 
 __all__ = ["LightGBMFlavor"]
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from loopline.errors import InvalidStateError
-from loopline.models.flavors.base import Flavor, LoadedModel, Trust
+from loopline.modeling.flavors.base import Flavor, LoadedModel, Trust
 
 __all__ = ["PyfuncFlavor"]
 

@@ -19,9 +19,9 @@ from loopline.artifacts import check_relative_path
 from loopline.artifacts.store import hash_file
 from loopline.entities import FileInfo, ModelVersion
 from loopline.errors import InvalidArgumentError, InvalidStateError
-from loopline.models.flavors import load_model as load_flavor
-from loopline.models.flavors import save_model as save_flavor
-from loopline.models.signature import Signature, enforce, infer_signature
+from loopline.modeling.flavors import load_model as load_flavor
+from loopline.modeling.flavors import save_model as save_flavor
+from loopline.modeling.signature import Signature, enforce, infer_signature
 
 if TYPE_CHECKING:
     from loopline.registry.service import RegistryService

@@ -24,12 +24,12 @@ from loopline.errors import (
     InvalidStateError,
     NotFoundError,
 )
-from loopline.models.flavors.base import Flavor, LoadedModel, Trust, model_class_name
-from loopline.models.flavors.lightgbm import LightGBMFlavor
-from loopline.models.flavors.onnx import OnnxFlavor
-from loopline.models.flavors.pyfunc import PyfuncFlavor
-from loopline.models.flavors.sklearn import SklearnFlavor
-from loopline.models.flavors.xgboost import XGBoostFlavor
+from loopline.modeling.flavors.base import Flavor, LoadedModel, Trust, model_class_name
+from loopline.modeling.flavors.lightgbm import LightGBMFlavor
+from loopline.modeling.flavors.onnx import OnnxFlavor
+from loopline.modeling.flavors.pyfunc import PyfuncFlavor
+from loopline.modeling.flavors.sklearn import SklearnFlavor
+from loopline.modeling.flavors.xgboost import XGBoostFlavor
 
 __all__ = [
     "ENTRY_POINT_GROUP",

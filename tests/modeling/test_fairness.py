@@ -21,7 +21,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import accuracy_score
 
 from loopline.errors import InvalidArgumentError
-from loopline.models.fairness import check_thresholds, fairness_report
+from loopline.modeling.fairness import check_thresholds, fairness_report
 
 
 @pytest.fixture(scope="module")

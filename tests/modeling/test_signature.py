@@ -11,7 +11,7 @@ import pytest
 from sklearn.datasets import load_breast_cancer
 
 from loopline.errors import InvalidArgumentError
-from loopline.models.signature import Signature, enforce, infer_signature
+from loopline.modeling.signature import Signature, enforce, infer_signature
 
 
 @pytest.fixture(scope="module")
