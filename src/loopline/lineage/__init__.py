@@ -1,0 +1,1 @@
+"""The lineage graph around a dataset version, run or model version."""

@@ -1,0 +1,1 @@
+"""OpenLineage run events (START, COMPLETE, FAIL) through the file or HTTP transport."""

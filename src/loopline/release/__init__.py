@@ -1,0 +1,1 @@
+"""The governed release of model versions: evaluation, gates, approvals, aliases, rollback."""
