@@ -8,6 +8,14 @@ from loopline.entities.alerts import Alert, AlertDelivery, Severity
 from loopline.entities.audit import AuditEvent, VerificationResult
 from loopline.entities.datasets import Dataset, DatasetVersion, RunInput, VersionStatus
 from loopline.entities.models import ModelVersion, ModelVersionStatus, RegisteredModel
+from loopline.entities.release import (
+    Approval,
+    Gate,
+    GateReport,
+    ReleasePolicy,
+    StoredEvaluation,
+    Transition,
+)
 from loopline.entities.tracking import (
     Experiment,
     FileInfo,
@@ -24,23 +32,29 @@ from loopline.entities.tracking import (
 __all__ = [
     "Alert",
     "AlertDelivery",
+    "Approval",
     "AuditEvent",
     "Dataset",
     "DatasetVersion",
     "Experiment",
     "FileInfo",
+    "Gate",
+    "GateReport",
     "LifecycleStage",
     "Metric",
     "ModelVersion",
     "ModelVersionStatus",
     "Page",
     "RegisteredModel",
+    "ReleasePolicy",
     "Run",
     "RunData",
     "RunInfo",
     "RunInput",
     "RunStatus",
     "Severity",
+    "StoredEvaluation",
+    "Transition",
     "VerificationResult",
     "VersionStatus",
     "ViewType",
