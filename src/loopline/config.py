@@ -48,8 +48,19 @@ class Settings(BaseSettings):
         default=None,
         description="Root of the artifact store: a local folder or an s3://bucket/prefix URL.",
     )
-    token: str | None = Field(
-        default=None, description="API token the SDK sends to a loopline server."
+    token: SecretStr | None = Field(
+        default=None,
+        description=(
+            "API token the SDK and the CLI send to a loopline server (`ll_<id>_<secret>`, from "
+            "`loopline tokens create`)."
+        ),
+    )
+    auth: bool = Field(
+        default=False,
+        description=(
+            "The server requires an API token with a role on every /api call but health "
+            "(`loopline server --auth`)."
+        ),
     )
     capture_environment: bool = Field(
         default=True,

@@ -45,7 +45,9 @@ def open_backend(settings: Settings) -> TrackingService | RemoteTracking:
         from loopline.client.remote import RemoteTracking
 
         return RemoteTracking(
-            str(settings.uri), token=settings.token, timeout=settings.http_timeout
+            str(settings.uri),
+            token=settings.token.get_secret_value() if settings.token else None,
+            timeout=settings.http_timeout,
         )
     from loopline.tracking.factory import tracking_service
 

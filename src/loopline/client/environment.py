@@ -14,7 +14,7 @@ import subprocess
 import sys
 from importlib import metadata
 
-__all__ = ["TAG_PREFIX", "code_version_tags", "environment_tags", "installed_packages"]
+__all__ = ["TAG_PREFIX", "code_version_tags", "environment_tags", "installed_packages", "os_user"]
 
 TAG_PREFIX = "loopline."
 _packages: str | None = None
@@ -62,12 +62,17 @@ def code_version_tags(cwd: str | None = None) -> dict[str, str]:
     return tags
 
 
+def os_user() -> str:
+    """The operating-system user of this process (``unknown`` when it has none)."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
+
+
 def environment_tags() -> dict[str, str]:
     """Python version, platform, user and entry point of this process."""
-    try:
-        user = getpass.getuser()
-    except (KeyError, OSError):
-        user = "unknown"
+    user = os_user()
     return {
         f"{TAG_PREFIX}python_version": platform.python_version(),
         f"{TAG_PREFIX}platform": platform.platform(terse=True),

@@ -15,6 +15,7 @@ from urllib.parse import quote
 import httpx
 
 from loopline.artifacts import check_relative_path, walk_folder
+from loopline.client.environment import os_user
 from loopline.entities import (
     Experiment,
     FileInfo,
@@ -79,6 +80,9 @@ class RemoteTracking(LogShortcuts):
     def __init__(self, uri: str, *, token: str | None = None, timeout: float = 30.0) -> None:
         self.uri = uri.rstrip("/")
         headers = {"User-Agent": "loopline-python"}
+        actor = os_user()
+        if actor.isascii() and actor.isprintable() and 0 < len(actor) <= 256:
+            headers["X-Loopline-Actor"] = actor  # who acts when the server runs without auth
         if token:
             headers["Authorization"] = f"Bearer {token}"
         self._http = httpx.Client(base_url=self.uri, headers=headers, timeout=timeout)

@@ -6,6 +6,7 @@ these frozen dataclasses. One module per area; everything is importable from her
 
 from loopline.entities.alerts import Alert, AlertDelivery, Severity
 from loopline.entities.audit import AuditEvent, VerificationResult
+from loopline.entities.auth import ApiToken, Role, User
 from loopline.entities.datasets import Dataset, DatasetVersion, RunInput, VersionStatus
 from loopline.entities.models import ModelVersion, ModelVersionStatus, RegisteredModel
 from loopline.entities.release import (
@@ -32,6 +33,7 @@ from loopline.entities.tracking import (
 __all__ = [
     "Alert",
     "AlertDelivery",
+    "ApiToken",
     "Approval",
     "AuditEvent",
     "Dataset",
@@ -47,6 +49,7 @@ __all__ = [
     "Page",
     "RegisteredModel",
     "ReleasePolicy",
+    "Role",
     "Run",
     "RunData",
     "RunInfo",
@@ -55,6 +58,7 @@ __all__ = [
     "Severity",
     "StoredEvaluation",
     "Transition",
+    "User",
     "VerificationResult",
     "VersionStatus",
     "ViewType",

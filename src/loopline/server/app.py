@@ -9,15 +9,16 @@ from fastapi import FastAPI
 from loopline import __version__
 from loopline.config import Settings
 from loopline.data.factory import dataset_service
+from loopline.server.auth import install_auth
 from loopline.server.errors import install_error_handlers
-from loopline.server.routes import artifacts, datasets, experiments, runs
+from loopline.server.routes import artifacts, datasets, experiments, runs, users
 from loopline.tracking.service import TrackingService
 
 __all__ = ["create_app"]
 
 
 def create_app(tracking: TrackingService, settings: Settings | None = None) -> FastAPI:
-    """The REST API over the given services (``settings`` configure the alert sinks)."""
+    """The REST API over the given services (``settings`` configure the alert sinks and auth)."""
     app = FastAPI(
         title="loopline",
         version=__version__,
@@ -30,6 +31,7 @@ def create_app(tracking: TrackingService, settings: Settings | None = None) -> F
     app.state.settings = settings
     app.state.datasets = dataset_service(tracking.store, tracking.artifacts, settings)
     install_error_handlers(app)
+    install_auth(app)  # before any route: settings.auth turns token checks on
 
     @app.get("/api/health", tags=["health"], summary="Liveness and the server's version")
     def health() -> dict[str, Any]:
@@ -39,4 +41,6 @@ def create_app(tracking: TrackingService, settings: Settings | None = None) -> F
         app.include_router(module.router)
     app.include_router(datasets.router)
     app.include_router(datasets.run_inputs_router)
+    app.include_router(users.users_router)
+    app.include_router(users.tokens_router)
     return app
