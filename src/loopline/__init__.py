@@ -31,6 +31,7 @@ _LAZY = {
     "get_client": "loopline.client.fluent",
     "get_run": "loopline.client.fluent",
     "get_uri": "loopline.client.fluent",
+    "lineage": "loopline.client.lineage",
     "datasets": "loopline.client.datasets",
     "log_artifact": "loopline.client.fluent",
     "log_artifacts": "loopline.client.fluent",
@@ -68,6 +69,7 @@ __all__ = [
     "get_client",
     "get_run",
     "get_uri",
+    "lineage",
     "load_model",
     "log_artifact",
     "log_artifacts",
@@ -116,6 +118,7 @@ if TYPE_CHECKING:
         set_uri,
         start_run,
     )
+    from loopline.client.lineage import lineage
     from loopline.config import Settings
     from loopline.entities import Experiment, Metric, Run, RunStatus
 

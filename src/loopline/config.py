@@ -7,6 +7,7 @@ down; no other module reads the environment.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -117,6 +118,36 @@ class Settings(BaseSettings):
         default=3600.0,
         ge=0,
         description="Seconds within which an alert with the same dedup key is not re-sent.",
+    )
+
+    openlineage_transport: Literal["file", "http", "none"] = Field(
+        default="file",
+        description=(
+            "Where OpenLineage run events go: `file` (JSON lines), `http` (an OpenLineage "
+            "endpoint such as Marquez) or `none`."
+        ),
+    )
+    openlineage_path: Path | None = Field(
+        default=None,
+        description=(
+            "File the `file` transport appends to; unset: `openlineage.jsonl` beside a SQLite "
+            "store, else under `home`."
+        ),
+    )
+    openlineage_url: str | None = Field(
+        default=None,
+        description="Base URL of the `http` transport; events go to `<url>/api/v1/lineage`.",
+    )
+    openlineage_api_key: SecretStr | None = Field(
+        default=None, description="Bearer token the `http` transport sends."
+    )
+    openlineage_timeout: float = Field(
+        default=2.0, gt=0, description="Seconds the `http` transport waits per event."
+    )
+    openlineage_namespace: str = Field(
+        default="loopline",
+        min_length=1,
+        description="Namespace of the jobs and datasets in OpenLineage events.",
     )
 
     def resolved_database_url(self) -> str:

@@ -15,6 +15,7 @@ from typer.core import TyperGroup
 
 from loopline import __version__
 from loopline.cli import audit, datasets, demo, experiments, render, runs, server
+from loopline.cli import lineage as lineage_command
 from loopline.errors import LooplineError
 
 __all__ = ["LooplineGroup", "app", "main"]
@@ -44,6 +45,7 @@ app.add_typer(datasets.app, name="datasets")
 app.add_typer(audit.app, name="audit")
 app.command("server")(server.server)
 app.command("demo")(demo.demo)
+app.command("lineage")(lineage_command.lineage)
 
 
 @app.callback()

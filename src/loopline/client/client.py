@@ -122,7 +122,9 @@ class Client:
 
             backend = self.backend
             assert isinstance(backend, TrackingService)
-            self._registry = RegistryService(backend.store, AuditLog(backend.store))
+            self._registry = RegistryService(
+                backend.store, AuditLog(backend.store), lineage=backend.lineage
+            )
         return self._registry
 
     @property

@@ -8,6 +8,7 @@ from loopline.entities.alerts import Alert, AlertDelivery, Severity
 from loopline.entities.audit import AuditEvent, VerificationResult
 from loopline.entities.auth import ApiToken, Role, User
 from loopline.entities.datasets import Dataset, DatasetVersion, RunInput, VersionStatus
+from loopline.entities.lineage import Edge, LineageGraph, Node, NodeKind
 from loopline.entities.models import ModelVersion, ModelVersionStatus, RegisteredModel
 from loopline.entities.release import (
     Approval,
@@ -38,14 +39,18 @@ __all__ = [
     "AuditEvent",
     "Dataset",
     "DatasetVersion",
+    "Edge",
     "Experiment",
     "FileInfo",
     "Gate",
     "GateReport",
     "LifecycleStage",
+    "LineageGraph",
     "Metric",
     "ModelVersion",
     "ModelVersionStatus",
+    "Node",
+    "NodeKind",
     "Page",
     "RegisteredModel",
     "ReleasePolicy",

@@ -17,6 +17,7 @@ from typing import Any
 from loopline.audit import AuditLog
 from loopline.entities import ModelVersion, ModelVersionStatus, Page, RegisteredModel
 from loopline.errors import InvalidArgumentError
+from loopline.openlineage import LineageEmitter
 from loopline.store import SqlTrackingStore
 from loopline.tracking.paging import check_max_results, decode_token, encode_token
 from loopline.tracking.validation import check_name, check_string_map
@@ -123,11 +124,17 @@ class RegistryService:
     """
 
     def __init__(
-        self, store: SqlTrackingStore, audit: AuditLog, *, clock: Callable[[], int] = _now_ms
+        self,
+        store: SqlTrackingStore,
+        audit: AuditLog,
+        *,
+        clock: Callable[[], int] = _now_ms,
+        lineage: LineageEmitter | None = None,
     ) -> None:
         self.store = store
         self.audit = audit
         self.clock = clock
+        self.lineage = lineage if lineage is not None else LineageEmitter.disabled()
 
     # -- registered models -------------------------------------------------------------------
 
@@ -214,6 +221,7 @@ class RegistryService:
             {"run_id": run_id, "artifact_path": artifact_path, "flavor": flavor,
              "digest": digest, "status": version.status.value},
         )  # fmt: skip
+        self.lineage.model_registered(version)  # OpenLineage START + COMPLETE (never raises)
         return version
 
     def get_model_version(self, name: str, version: int) -> ModelVersion:

@@ -12,6 +12,7 @@ from loopline.data.factory import dataset_service
 from loopline.server.auth import install_auth
 from loopline.server.errors import install_error_handlers
 from loopline.server.routes import artifacts, datasets, experiments, runs, users
+from loopline.server.routes import lineage as lineage_routes
 from loopline.tracking.service import TrackingService
 
 __all__ = ["create_app"]
@@ -43,4 +44,5 @@ def create_app(tracking: TrackingService, settings: Settings | None = None) -> F
     app.include_router(datasets.run_inputs_router)
     app.include_router(users.users_router)
     app.include_router(users.tokens_router)
+    app.include_router(lineage_routes.router)
     return app

@@ -237,6 +237,12 @@ class ModelTables(SqlStoreBase):
             model_id = self._model_id(conn, name)
             return self._versions(conn, ModelVersionRow.model_id == model_id)
 
+    def list_model_versions_of_run(self, run_id: str) -> list[ModelVersion]:
+        """The versions registered from a run's artifacts (lineage), by model name and number."""
+        with self._read() as conn:
+            found = self._versions(conn, ModelVersionRow.run_id == run_id)
+        return sorted(found, key=lambda v: (v.name, v.version))
+
     def update_model_version(
         self,
         name: str,

@@ -6,6 +6,7 @@ from typing import Any
 
 from loopline.artifacts import ArtifactStore
 from loopline.config import Settings
+from loopline.openlineage import emitter_from_settings
 from loopline.store import SqlTrackingStore
 from loopline.tracking.service import TrackingService
 
@@ -23,5 +24,7 @@ def artifact_store(settings: Settings) -> ArtifactStore:
 def tracking_service(settings: Settings) -> TrackingService:
     """The in-process service over the metadata database and artifact root of ``settings``."""
     return TrackingService(
-        SqlTrackingStore(settings.resolved_database_url()), artifact_store(settings)
+        SqlTrackingStore(settings.resolved_database_url()),
+        artifact_store(settings),
+        lineage=emitter_from_settings(settings),
     )

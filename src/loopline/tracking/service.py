@@ -32,6 +32,7 @@ from loopline.errors import (
     NotFoundError,
 )
 from loopline.filters import parse_filter, parse_order_by
+from loopline.openlineage import LineageEmitter
 from loopline.store import SqlTrackingStore
 from loopline.tracking import validation as v
 from loopline.tracking.names import random_run_name
@@ -53,9 +54,16 @@ def now_ms() -> int:
 class TrackingService(LogShortcuts):
     """Experiments, runs, params, metrics, tags and artifacts over one metadata and blob store."""
 
-    def __init__(self, store: SqlTrackingStore, artifacts: ArtifactStore) -> None:
+    def __init__(
+        self,
+        store: SqlTrackingStore,
+        artifacts: ArtifactStore,
+        *,
+        lineage: LineageEmitter | None = None,
+    ) -> None:
         self.store = store
         self.artifacts = artifacts
+        self.lineage = lineage if lineage is not None else LineageEmitter.disabled()
 
     # -- experiments -------------------------------------------------------------------------
 
@@ -157,7 +165,9 @@ class TrackingService(LogShortcuts):
             user_id=v.check_user_id(user_id),
         )
         self.store.create_run(info, tags=v.check_string_map(tags, "tag"))
-        return self.store.get_run(run_id)
+        run = self.store.get_run(run_id)
+        self.lineage.training_started(run.info)  # OpenLineage START (one file append by default)
+        return run
 
     def get_run(self, run_id: str) -> Run:
         return self.store.get_run(str(run_id))
@@ -178,7 +188,17 @@ class TrackingService(LogShortcuts):
             end_time = now_ms()
         name = v.check_name(run_name, "run") if run_name is not None else None
         self.store.update_run(str(run_id), status=new_status, end_time=end_time, run_name=name)
-        return self.store.get_run_info(str(run_id))
+        info = self.store.get_run_info(str(run_id))
+        if new_status is not None and new_status.is_terminal and self.lineage.enabled:
+            self._emit_run_end(info)
+        return info
+
+    def _emit_run_end(self, info: RunInfo) -> None:
+        """OpenLineage COMPLETE/FAIL/ABORT: dataset versions read in, model versions out."""
+        inputs = [self.store.get_version(i.dataset, i.version)
+                  for i in self.store.run_inputs(info.run_id)]  # fmt: skip
+        outputs = self.store.list_model_versions_of_run(info.run_id)
+        self.lineage.training_ended(info, inputs=inputs, outputs=outputs)
 
     def end_run(self, run_id: str, status: RunStatus | str = RunStatus.FINISHED) -> RunInfo:
         return self.update_run(run_id, status=status)

@@ -1,0 +1,221 @@
+"""The lineage emitter: the OpenLineage events of training runs, evaluations and registrations.
+
+Services hold one emitter, built from settings where the services are built
+(:func:`emitter_from_settings`) and passed down. Emitting never raises: a transport failure is
+logged as a warning on the ``loopline.openlineage`` logger and the caller's work goes on.
+
+Examples:
+    >>> import json, tempfile
+    >>> from pathlib import Path
+    >>> from loopline.entities import LifecycleStage, RunInfo, RunStatus
+    >>> path = Path(tempfile.mkdtemp()) / "events.jsonl"
+    >>> emitter = LineageEmitter(FileTransport(path))
+    >>> info = RunInfo("0f" * 16, "1", "first", RunStatus.RUNNING, 0, None,
+    ...                LifecycleStage.ACTIVE, "loopline-artifacts:/1/x")
+    >>> emitter.training_started(info)
+    >>> event = json.loads(path.read_text())
+    >>> event["eventType"], event["job"]["name"], event["run"]["runId"][:8]
+    ('START', 'experiments/1', '0f0f0f0f')
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from loopline.config import Settings
+from loopline.entities import DatasetVersion, ModelVersion, RunInfo, RunStatus
+from loopline.errors import InvalidArgumentError
+from loopline.openlineage.events import (
+    PRODUCER,
+    EventType,
+    dataset_version_dataset,
+    facet,
+    iso_time,
+    model_version_dataset,
+    run_event,
+    run_uuid,
+)
+from loopline.openlineage.transports import FileTransport, HttpTransport, NullTransport, Transport
+
+__all__ = ["LineageEmitter", "default_path", "emitter_from_settings"]
+
+logger = logging.getLogger("loopline.openlineage")
+_END_EVENTS: dict[RunStatus, EventType] = {
+    RunStatus.FINISHED: "COMPLETE",
+    RunStatus.FAILED: "FAIL",
+    RunStatus.KILLED: "ABORT",
+}
+
+
+class LineageEmitter:
+    """Builds OpenLineage RunEvents from loopline entities and hands them to a transport."""
+
+    def __init__(
+        self, transport: Transport, *, namespace: str = "loopline", producer: str = PRODUCER
+    ) -> None:
+        self.transport = transport
+        self.namespace = namespace
+        self.producer = producer
+
+    @classmethod
+    def disabled(cls) -> LineageEmitter:
+        """An emitter that sends nothing (services built without settings use it)."""
+        return cls(NullTransport())
+
+    @property
+    def enabled(self) -> bool:
+        """False for the ``none`` transport: callers skip gathering inputs and outputs."""
+        return not isinstance(self.transport, NullTransport)
+
+    def emit(self, event: dict[str, Any]) -> None:
+        """Send one event; a failure is a logged warning, never an exception."""
+        if not self.enabled:
+            return
+        try:
+            self.transport.emit(event)
+        except Exception as exc:
+            logger.warning(
+                "OpenLineage event %s of job %s not delivered through %r: %s",
+                event.get("eventType"), event.get("job", {}).get("name"), self.transport, exc,
+            )  # fmt: skip
+
+    def _job_type(self, job_type: str) -> dict[str, Any]:
+        return {"jobType": facet("jobType", self.producer, processingType="BATCH",
+                                 integration="LOOPLINE", jobType=job_type)}  # fmt: skip
+
+    # -- training runs -----------------------------------------------------------------------
+
+    def _training_event(
+        self,
+        event_type: EventType,
+        info: RunInfo,
+        *,
+        event_time: str,
+        inputs: Sequence[DatasetVersion] = (),
+        outputs: Sequence[ModelVersion] = (),
+    ) -> dict[str, Any]:
+        loopline = facet("loopline", self.producer, runId=info.run_id, runName=info.run_name,
+                         experimentId=info.experiment_id, status=info.status.value)  # fmt: skip
+        return run_event(
+            event_type, run_id=run_uuid("run", info.run_id), namespace=self.namespace,
+            job_name=f"experiments/{info.experiment_id}", event_time=event_time,
+            inputs=[dataset_version_dataset(v, self.namespace, self.producer) for v in inputs],
+            outputs=[model_version_dataset(m, self.namespace, self.producer) for m in outputs],
+            run_facets={"loopline": loopline}, job_facets=self._job_type("TRAINING"),
+            producer=self.producer,
+        )  # fmt: skip
+
+    def training_started(self, info: RunInfo) -> None:
+        """START of a training run (the run was just created: nothing read or written yet)."""
+        if self.enabled:
+            self.emit(self._training_event("START", info, event_time=iso_time(info.start_time)))
+
+    def training_ended(
+        self,
+        info: RunInfo,
+        *,
+        inputs: Sequence[DatasetVersion] = (),
+        outputs: Sequence[ModelVersion] = (),
+    ) -> None:
+        """COMPLETE (finished), FAIL (failed) or ABORT (killed) with what the run read and wrote."""
+        event_type = _END_EVENTS.get(info.status)
+        if event_type is None or not self.enabled:
+            return
+        self.emit(self._training_event(event_type, info, event_time=iso_time(info.end_time),
+                                       inputs=inputs, outputs=outputs))  # fmt: skip
+
+    # -- registrations -----------------------------------------------------------------------
+
+    def model_registered(self, version: ModelVersion) -> None:
+        """START and COMPLETE of a registration: the run's model became a numbered version."""
+        if not self.enabled:
+            return
+        loopline = facet("loopline", self.producer, sourceRunId=version.run_id,
+                         artifactPath=version.artifact_path, digest=version.digest,
+                         registeredBy=version.created_by)  # fmt: skip
+        common: dict[str, Any] = {
+            "run_id": run_uuid("registration", f"{version.name}/{version.version}"),
+            "namespace": self.namespace,
+            "job_name": f"models/{version.name}/register",
+            "event_time": iso_time(version.created_at),
+            "run_facets": {"loopline": loopline},
+            "job_facets": self._job_type("REGISTRATION"),
+            "producer": self.producer,
+        }
+        self.emit(run_event("START", **common))
+        output = model_version_dataset(version, self.namespace, self.producer)
+        self.emit(run_event("COMPLETE", outputs=[output], **common))
+
+    # -- evaluations -------------------------------------------------------------------------
+
+    @contextmanager
+    def evaluation(
+        self, version: ModelVersion, *, inputs: Sequence[DatasetVersion] = ()
+    ) -> Iterator[str]:
+        """START on entry, COMPLETE on a normal exit, FAIL (with the error) when it raises.
+
+        Yields the evaluation's OpenLineage run id. The evaluated model version and the
+        dataset versions it was scored on are the inputs.
+
+        Examples:
+            >>> emitter = LineageEmitter.disabled()
+            >>> version = ModelVersion("churn", 1, "r" * 32, "model", "sklearn",
+            ...                        "sha256:" + "0" * 64, "ana", 0)
+            >>> with emitter.evaluation(version) as run_id:
+            ...     len(run_id)
+            36
+        """
+        run_id = str(uuid.uuid4())  # each evaluation is its own run, known to no store yet
+        model = model_version_dataset(version, self.namespace, self.producer)
+        data = [dataset_version_dataset(v, self.namespace, self.producer) for v in inputs]
+        common: dict[str, Any] = {
+            "run_id": run_id, "namespace": self.namespace,
+            "job_name": f"models/{version.name}/evaluate", "inputs": [model, *data],
+            "job_facets": self._job_type("EVALUATION"), "producer": self.producer,
+        }  # fmt: skip
+        self.emit(run_event("START", **common))
+        try:
+            yield run_id
+        except BaseException as exc:
+            error = facet("errorMessage", self.producer, message=str(exc) or type(exc).__name__,
+                          programmingLanguage="PYTHON")  # fmt: skip
+            self.emit(run_event("FAIL", run_facets={"errorMessage": error}, **common))
+            raise
+        self.emit(run_event("COMPLETE", **common))
+
+
+def default_path(settings: Settings) -> Path:
+    """``openlineage.jsonl`` beside a SQLite store file, else under ``home``."""
+    url = settings.resolved_database_url()
+    if url.startswith("sqlite:///") and len(url) > len("sqlite:///"):
+        return Path(url.removeprefix("sqlite:///")).parent / "openlineage.jsonl"
+    return settings.home.absolute() / "openlineage.jsonl"
+
+
+def emitter_from_settings(settings: Settings) -> LineageEmitter:
+    """The emitter ``LOOPLINE_OPENLINEAGE_*`` describe (``file`` transport by default)."""
+    kind = settings.openlineage_transport
+    transport: Transport
+    if kind == "none":
+        transport = NullTransport()
+    elif kind == "http":
+        if not settings.openlineage_url:
+            raise InvalidArgumentError(
+                "LOOPLINE_OPENLINEAGE_URL must be set when LOOPLINE_OPENLINEAGE_TRANSPORT is "
+                "'http'. Got None instead.",
+                field="openlineage_url",
+            )
+        key = settings.openlineage_api_key
+        transport = HttpTransport(
+            settings.openlineage_url,
+            api_key=key.get_secret_value() if key is not None else None,
+            timeout=settings.openlineage_timeout,
+        )
+    else:
+        transport = FileTransport(settings.openlineage_path or default_path(settings))
+    return LineageEmitter(transport, namespace=settings.openlineage_namespace)
