@@ -1,0 +1,639 @@
+"""The release service: evaluate, gate, validate, approve, promote, roll back and retire versions.
+
+Every status change is a compare-and-set in the store (two concurrent callers cannot both move a
+version) with a transition row that says who, when and why, and an audit event (object type
+``model_version``, id ``name/3``). Moves of the release aliases are audited as ``alias.set`` and
+``alias.delete`` (object type ``alias``, id ``name@alias``), like the registry's own.
+
+An approval is bound to the artifact digest recomputed from the stored bytes and to the digest
+of the gate report at the time: when either changes, the approval is void and no longer counts
+towards the policy's ``required_approvals``, and promotion is refused.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
+
+from loopline.audit import AuditLog
+from loopline.entities import (
+    Approval,
+    DatasetVersion,
+    GateReport,
+    ModelVersion,
+    ModelVersionStatus,
+    ReleasePolicy,
+    StoredEvaluation,
+    Transition,
+)
+from loopline.errors import (
+    InvalidArgumentError,
+    InvalidStateError,
+    NotFoundError,
+    PermissionDeniedError,
+)
+from loopline.modeling.logged import LoggedModel, load_logged_model
+from loopline.registry.service import RegistryService, check_model_name, check_version
+from loopline.release.digests import stored_digest
+from loopline.release.gates import release_gates
+from loopline.tracking.service import TrackingService
+
+if TYPE_CHECKING:
+    from loopline.data.service import DatasetService
+
+__all__ = ["RELEASE_ALIASES", "LineageHook", "ReleaseService"]
+
+RELEASE_ALIASES = ("champion", "challenger", "shadow")
+"""The aliases only :meth:`ReleaseService.promote` sets: they always name an approved version."""
+
+LineageHook = Callable[[str, ModelVersion, Mapping[str, Any]], None]
+"""Called with ``("START" | "COMPLETE" | "FAIL", version, details)`` around an evaluation."""
+
+S = ModelVersionStatus
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def _text(argument: str, value: object, where: str, *, optional: bool = False) -> Any:
+    if optional and value is None:
+        return None
+    if not isinstance(value, str) or not value.strip() or len(value) > 4096:
+        raise InvalidArgumentError(
+            f"The {argument!r} parameter of ReleaseService.{where} must be a non-empty string "
+            f"of at most 4096 characters. Got {str(value)[:80]!r} instead.",
+            field=argument,
+        )
+    return value
+
+
+def _actor(actor: object, where: str) -> str:
+    if not isinstance(actor, str) or not actor.strip() or len(actor) > 256:
+        raise InvalidArgumentError(
+            f"The 'actor' parameter of ReleaseService.{where} must be a non-empty string of at "
+            f"most 256 characters. Got {str(actor)[:80]!r} instead.",
+            field="actor",
+        )
+    return actor
+
+
+def _release_alias(alias: object) -> str:
+    if alias not in RELEASE_ALIASES:
+        raise InvalidArgumentError(
+            f"The 'alias' parameter must be one of {list(RELEASE_ALIASES)}. "
+            f"Got {str(alias)[:80]!r} instead.",
+            field="alias",
+        )
+    return str(alias)
+
+
+class ReleaseService:
+    """The governed release of registered model versions.
+
+    Args:
+        tracking: runs and artifacts (to load models and recompute artifact digests).
+        registry: the model registry; its store holds the release tables.
+        datasets: loads dataset versions given as ``data`` or recorded as training data;
+            ``None`` when only DataFrames are evaluated.
+        audit: the audit log every change is recorded in.
+        clock: epoch milliseconds (tests pass a fake).
+        lineage: an optional hook told when an evaluation starts, completes or fails
+            (OpenLineage run events are emitted through it).
+    """
+
+    def __init__(
+        self,
+        tracking: TrackingService,
+        registry: RegistryService,
+        datasets: DatasetService | None,
+        audit: AuditLog,
+        *,
+        clock: Callable[[], int] = _now_ms,
+        lineage: LineageHook | None = None,
+    ) -> None:
+        self.tracking = tracking
+        self.registry = registry
+        self.store = registry.store
+        self.datasets = datasets
+        self.audit = audit
+        self.clock = clock
+        self.lineage = lineage
+
+    # -- policies ----------------------------------------------------------------------------
+
+    def get_policy(self, name: str) -> ReleasePolicy:
+        """The model's release policy (the defaults of :class:`ReleasePolicy` until one is set)."""
+        return self.store.get_release_policy(check_model_name(name)) or ReleasePolicy()
+
+    def set_policy(
+        self, name: str, policy: ReleasePolicy | Mapping[str, Any], *, actor: str
+    ) -> ReleasePolicy:
+        """Store the model's release policy (a :class:`ReleasePolicy` or its fields as a dict)."""
+        name, actor = check_model_name(name), _actor(actor, "set_policy")
+        if not isinstance(policy, ReleasePolicy):
+            if not isinstance(policy, Mapping):
+                raise InvalidArgumentError(
+                    "The 'policy' parameter of ReleaseService.set_policy must be a ReleasePolicy "
+                    f"or a mapping of its fields. Got {type(policy).__name__} instead.",
+                    field="policy",
+                )
+            policy = ReleasePolicy.from_dict(policy)
+        before = self.store.set_release_policy(name, policy, actor=actor, now=self.clock())
+        self.audit.record(
+            actor, "release_policy.set", "registered_model", name,
+            {"from": before.to_dict() if before else None, "to": policy.to_dict()},
+        )  # fmt: skip
+        return policy
+
+    # -- evaluations -------------------------------------------------------------------------
+
+    def evaluate(
+        self,
+        model_uri: str,
+        data: Any,
+        *,
+        target: str,
+        baseline: Any = "auto",
+        sensitive_features: Any = None,
+        train_data: Any = None,
+        threshold: float = 0.5,
+        positive_label: Any = None,
+        importance: bool = True,
+        actor: str,
+    ) -> StoredEvaluation:
+        """Evaluate a registered version on ``data`` against its baseline; store the result.
+
+        ``data`` (and ``train_data``) is a pandas DataFrame, a DatasetVersion or a
+        ``datasets:/name/<version>`` reference. The baseline (``"auto"``, a strategy name, a
+        rule ``f(X)`` or an estimator) is fitted on the version's recorded training dataset, or
+        on ``train_data`` when the version records none. A tampered artifact is refused.
+        """
+        from loopline.release.evaluate import evaluate_model
+
+        actor = _actor(actor, "evaluate")
+        target = _text("target", target, "evaluate")
+        if not isinstance(model_uri, str) or not model_uri.startswith("models:/"):
+            raise InvalidArgumentError(
+                "Only registered versions have stored evaluations: 'model_uri' must be "
+                "models:/<name>/<version> or models:/<name>@<alias>. "
+                f"Got {str(model_uri)[:120]!r} instead.",
+                field="model_uri",
+            )
+        if isinstance(threshold, bool) or not isinstance(threshold, int | float):
+            raise InvalidArgumentError(
+                f"The 'threshold' parameter must be a number in [0, 1]. Got {threshold!r}.",
+                field="threshold",
+            )
+        version = self.registry.resolve(model_uri)
+        policy = self.get_policy(version.name)
+        frame, data_source = self._table(data, "data")
+        train, train_source = self._training_table(version, train_data)
+        model = self.load_model(version.uri)
+        details = {"data": data_source, "training_data": train_source}
+        self._lineage("START", version, details)
+        try:
+            result = evaluate_model(
+                model, frame, target=target, train=train, policy=policy, baseline=baseline,
+                sensitive_features=sensitive_features, threshold=float(threshold),
+                positive_label=positive_label, importance=bool(importance),
+            )  # fmt: skip
+        except Exception as exc:
+            self._lineage("FAIL", version, {**details, "error": str(exc)[:500]})
+            raise
+        result.update(
+            model_uri=version.uri, digest=version.digest, data=data_source,
+            training_data=train_source,
+        )  # fmt: skip
+        stored = self.store.insert_model_evaluation(
+            version.name, version.version, result, created_by=actor, now=self.clock()
+        )
+        self.audit.record(
+            actor, "model_version.evaluate", "model_version", f"{version.name}/{version.version}",
+            {"evaluation_id": stored.id, "data": data_source, "comparison": result["comparison"]},
+        )  # fmt: skip
+        self._lineage("COMPLETE", version, {**details, "evaluation_id": stored.id})
+        return stored
+
+    def list_evaluations(self, name: str, version: int) -> list[StoredEvaluation]:
+        """The version's stored evaluations, oldest first."""
+        return self.store.list_model_evaluations(check_model_name(name), check_version(version))
+
+    def get_evaluation(self, name: str, version: int) -> StoredEvaluation:
+        """The version's latest evaluation (the one the gates read); NotFoundError if none."""
+        found = self.list_evaluations(name, version)
+        if not found:
+            raise NotFoundError(
+                f"Version {version} of {name!r} has no stored evaluation.", model=name,
+                version=version,
+            )  # fmt: skip
+        return found[-1]
+
+    def _lineage(self, state: str, version: ModelVersion, details: Mapping[str, Any]) -> None:
+        if self.lineage is not None:
+            self.lineage(state, version, details)
+
+    def _table(self, data: Any, argument: str) -> tuple[Any, dict[str, Any]]:
+        """A DataFrame and where it came from, for a DataFrame or a dataset version reference."""
+        if isinstance(data, str) and data.startswith("datasets:/"):
+            head, _, tail = data.removeprefix("datasets:/").rpartition("/")
+            if not head or not (tail == "latest" or tail.isdecimal()):
+                raise InvalidArgumentError(
+                    f"The {argument!r} reference must be datasets:/<name>/<version> or "
+                    f"datasets:/<name>/latest. Got {data[:120]!r}.",
+                    field=argument,
+                )
+            return self._load_dataset(head, None if tail == "latest" else int(tail), argument)
+        if isinstance(data, DatasetVersion):
+            return self._load_dataset(data.name, data.version, argument)
+        if type(data).__name__ == "DataFrame" and hasattr(data, "columns"):
+            return data, {"source": "dataframe", "rows": len(data)}
+        raise InvalidArgumentError(
+            f"The {argument!r} parameter must be a pandas DataFrame, a DatasetVersion or a "
+            f"datasets:/<name>/<version> reference. Got {type(data).__name__} instead.",
+            field=argument,
+        )
+
+    def _load_dataset(
+        self, name: str, number: int | None, argument: str
+    ) -> tuple[Any, dict[str, Any]]:
+        if self.datasets is None:
+            raise InvalidStateError(
+                f"The {argument!r} parameter names a dataset version, but this release service "
+                "has no datasets service; pass a DataFrame.",
+                field=argument,
+            )
+        found = self.datasets.get(name, number)
+        frame = self.datasets.load(found.name, found.version)
+        return frame, {"source": found.uri, "digest": found.digest, "rows": len(frame)}
+
+    def _training_table(self, version: ModelVersion, train_data: Any) -> tuple[Any, dict[str, Any]]:
+        recorded = [
+            d for d in self.store.model_version_training_datasets(version.name, version.version)
+            if d.get("context", "training") == "training"
+        ]  # fmt: skip
+        if recorded and self.datasets is not None:
+            import pandas as pd
+
+            frames, sources = [], []
+            for ref in recorded:
+                frame, source = self._load_dataset(ref["name"], int(ref["version"]), "training")
+                if ref.get("digest") and ref["digest"] != source["digest"]:
+                    raise InvalidStateError(
+                        f"The training dataset {source['source']} of {version.uri} changed since "
+                        "registration (digest mismatch).",
+                        model=version.name, version=version.version,
+                    )  # fmt: skip
+                frames.append(frame)
+                sources.append(source["source"])
+            train = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
+            info = {"source": ", ".join(sources), "rows": len(train), "recorded": True}
+            if train_data is not None:
+                info["note"] = "train_data was ignored: the version records its training data"
+            return train, info
+        if train_data is None:
+            raise InvalidArgumentError(
+                f"{version.uri} records no training dataset, so the baseline cannot be fitted "
+                "on the model's training data: pass train_data= (the rows the model was "
+                "trained on, with the target column).",
+                field="train_data",
+            )
+        frame, source = self._table(train_data, "train_data")
+        return frame, {**source, "recorded": False}
+
+    # -- gates -------------------------------------------------------------------------------
+
+    def gates(self, name: str, version: int) -> GateReport:
+        """The automatic gates of a version now, from its latest evaluation and the policy."""
+        found = self.registry.get_model_version(name, version)
+        evaluations = self.store.list_model_evaluations(found.name, found.version)
+        return release_gates(
+            found.signature, evaluations[-1] if evaluations else None, self.get_policy(name)
+        )
+
+    def _passing_gates(self, found: ModelVersion, step: str) -> GateReport:
+        report = self.gates(found.name, found.version)
+        if not report.passed:
+            failed = "; ".join(f"{g.name} ({g.detail})" for g in report.failed)
+            raise InvalidStateError(
+                f"Version {found.version} of {found.name!r} cannot be {step}: these gates fail: "
+                f"{failed}.",
+                model=found.name, version=found.version,
+                failed_gates=[g.name for g in report.failed],
+            )  # fmt: skip
+        return report
+
+    # -- transitions -------------------------------------------------------------------------
+
+    def _move(
+        self,
+        found: ModelVersion,
+        expected: list[ModelVersionStatus],
+        to: ModelVersionStatus,
+        *,
+        actor: str,
+        reason: str | None,
+        action: str,
+        details: Mapping[str, Any] | None = None,
+        remove_aliases: tuple[str, ...] = (),
+    ) -> ModelVersion:
+        transition, removed = self.store.transition_model_version(
+            found.name, found.version, expected=expected, to=to, actor=actor, reason=reason,
+            details=details, remove_aliases=remove_aliases, now=self.clock(),
+        )  # fmt: skip
+        for alias in removed:
+            self.audit.record(
+                actor, "alias.delete", "alias", f"{found.name}@{alias}",
+                {"model": found.name, "alias": alias, "from": found.version, "to": None},
+            )  # fmt: skip
+        self.audit.record(
+            actor, f"model_version.{action}", "model_version", f"{found.name}/{found.version}",
+            {"from": transition.from_status, "to": transition.to_status, "reason": reason,
+             **transition.details},
+        )  # fmt: skip
+        return self.registry.get_model_version(found.name, found.version)
+
+    @staticmethod
+    def _expect(found: ModelVersion, step: str, *allowed: ModelVersionStatus) -> None:
+        if found.status not in allowed:
+            raise InvalidStateError(
+                f"Version {found.version} of {found.name!r} is {found.status.value!r}; {step} "
+                f"needs it to be {' or '.join(repr(s.value) for s in allowed)}.",
+                model=found.name, version=found.version, status=found.status.value,
+            )  # fmt: skip
+
+    def validate(
+        self, name: str, version: int, *, actor: str, reason: str | None = None
+    ) -> ModelVersion:
+        """registered -> validated when every gate passes (else InvalidStateError naming them)."""
+        actor = _actor(actor, "validate")
+        reason = _text("reason", reason, "validate", optional=True)
+        found = self.registry.get_model_version(name, version)
+        self._expect(found, "validate", S.REGISTERED)
+        report = self._passing_gates(found, "validated")
+        return self._move(
+            found, [S.REGISTERED], S.VALIDATED, actor=actor, reason=reason, action="validate",
+            details={"gates_digest": report.digest, "evaluation_id": report.evaluation_id},
+        )  # fmt: skip
+
+    def request_approval(self, name: str, version: int, *, actor: str, reason: str) -> ModelVersion:
+        """validated -> pending_approval (the gates are checked again).
+
+        An approved version whose approvals became void (its artifact or gate results changed)
+        can be sent back to review the same way.
+        """
+        actor = _actor(actor, "request_approval")
+        reason = _text("reason", reason, "request_approval")
+        found = self.registry.get_model_version(name, version)
+        self._expect(found, "request_approval", S.VALIDATED, S.APPROVED)
+        if found.status is S.APPROVED and not self._approval_problems(found):
+            raise InvalidStateError(
+                f"Version {version} of {name!r} is approved and its approvals are valid; "
+                "there is nothing to review again.",
+                model=name, version=version, status=found.status.value,
+            )  # fmt: skip
+        report = self._passing_gates(found, "sent for approval")
+        return self._move(
+            found, [found.status], S.PENDING_APPROVAL, actor=actor, reason=reason,
+            action="request_approval", details={"gates_digest": report.digest},
+        )  # fmt: skip
+
+    def approve(self, name: str, version: int, *, actor: str, reason: str) -> Approval:
+        """Approve a pending version; it becomes approved once the policy's count is reached.
+
+        The approver may be neither the version's registrant nor the author of its run
+        (PermissionDeniedError); one vote per approver.
+        """
+        return self._decide(name, version, "approve", actor=actor, reason=reason)
+
+    def reject(self, name: str, version: int, *, actor: str, reason: str) -> Approval:
+        """Reject a pending version: it becomes rejected at once. Same duties as approve."""
+        return self._decide(name, version, "reject", actor=actor, reason=reason)
+
+    def _decide(
+        self, name: str, version: int, decision: str, *, actor: str, reason: str
+    ) -> Approval:
+        actor = _actor(actor, decision)
+        reason = _text("reason", reason, decision)
+        found = self.registry.get_model_version(name, version)
+        self._check_duties(found, actor, decision)
+        self._expect(found, decision, S.PENDING_APPROVAL)
+        artifact = self._artifact_digest(found)
+        report = self.gates(found.name, found.version)
+        if decision == "approve":
+            if artifact != found.digest:
+                raise InvalidStateError(
+                    f"The artifact of version {version} of {name!r} changed since registration "
+                    f"(stored bytes hash to {artifact}, registered {found.digest}); it cannot be "
+                    "approved.",
+                    model=name, version=version,
+                )  # fmt: skip
+            self._passing_gates(found, "approved")
+        policy = self.get_policy(found.name)
+        approval, transition = self.store.record_model_approval(
+            found.name, found.version, approver=actor, decision=decision, reason=reason,
+            artifact_digest=artifact, gates_digest=report.digest,
+            required_approvals=policy.required_approvals, now=self.clock(),
+        )  # fmt: skip
+        self.audit.record(
+            actor, f"model_version.{decision}", "model_version", f"{found.name}/{found.version}",
+            {"approval_id": approval.id, "reason": reason, "artifact_digest": artifact,
+             "gates_digest": report.digest,
+             "status": None if transition is None
+             else {"from": transition.from_status, "to": transition.to_status}},
+        )  # fmt: skip
+        return approval
+
+    def _check_duties(self, found: ModelVersion, actor: str, decision: str) -> None:
+        who = actor.casefold()
+        if who == found.created_by.casefold():
+            raise PermissionDeniedError(
+                f"{actor!r} registered version {found.version} of {found.name!r} and so may not "
+                f"{decision} it (separation of duties: the approver may not be the registrant).",
+                rule="registrant", model=found.name, version=found.version,
+            )  # fmt: skip
+        author = self.tracking.get_run(found.run_id).info.user_id
+        if author is not None and who == author.casefold():
+            raise PermissionDeniedError(
+                f"{actor!r} authored run {found.run_id}, which trained version {found.version} "
+                f"of {found.name!r}, and so may not {decision} it (separation of duties: the "
+                "approver may not be the author of the version's run).",
+                rule="run_author", model=found.name, version=found.version,
+            )  # fmt: skip
+
+    def _artifact_digest(self, found: ModelVersion) -> str:
+        return stored_digest(self.tracking, found.run_id, found.artifact_path)
+
+    def list_approvals(self, name: str, version: int) -> list[Approval]:
+        """The version's decisions, oldest first, each marked valid or void (and why)."""
+        found = self.registry.get_model_version(name, version)
+        return self._marked(found, self._artifact_digest(found), self.gates(name, version).digest)
+
+    def _marked(self, found: ModelVersion, artifact: str, gates: str) -> list[Approval]:
+        marked = []
+        for item in self.store.list_model_approvals(found.name, found.version):
+            why = None
+            if item.artifact_digest != artifact:
+                why = "artifact changed"
+            elif item.gates_digest != gates:
+                why = "gate results changed"
+            marked.append(replace(item, valid=why is None, void_reason=why))
+        return marked
+
+    def _approval_problems(self, found: ModelVersion) -> list[str]:
+        """Why the version's approvals do not (or no longer) release it; empty when they do."""
+        artifact = self._artifact_digest(found)
+        problems = []
+        if artifact != found.digest:
+            problems.append(f"its artifact changed since registration (now {artifact})")
+        approvals = self._marked(found, artifact, self.gates(found.name, found.version).digest)
+        valid = {a.approver for a in approvals if a.decision == "approve" and a.valid}
+        needed = self.get_policy(found.name).required_approvals
+        if len(valid) < needed:
+            void = "; ".join(
+                f"approval {a.id} by {a.approver!r} is void: {a.void_reason}"
+                for a in approvals if not a.valid
+            )  # fmt: skip
+            problems.append(
+                f"{len(valid)} valid approval(s) of {needed} required"
+                + (f" ({void})" if void else "")
+            )
+        return problems
+
+    # -- aliases -----------------------------------------------------------------------------
+
+    def promote(
+        self, name: str, version: int, *, alias: str = "champion", actor: str, reason: str
+    ) -> ModelVersion:
+        """Point a release alias at an approved version whose approvals are still valid."""
+        alias = _release_alias(alias)
+        actor = _actor(actor, "promote")
+        reason = _text("reason", reason, "promote")
+        found = self.registry.get_model_version(name, version)
+        self._expect(found, "promote", S.APPROVED)
+        problems = self._approval_problems(found)
+        if problems:
+            raise InvalidStateError(
+                f"Version {version} of {name!r} cannot be promoted to {alias!r}: "
+                f"{'; '.join(problems)}.",
+                model=name, version=version, alias=alias,
+            )  # fmt: skip
+        return self._set_alias(found, alias, actor, reason, {"action": "promote"})
+
+    def _set_alias(
+        self, found: ModelVersion, alias: str, actor: str, reason: str, details: dict[str, Any]
+    ) -> ModelVersion:
+        transition, previous = self.store.move_release_alias(
+            found.name, found.version, alias, actor=actor, reason=reason, details=details,
+            now=self.clock(),
+        )  # fmt: skip
+        self.audit.record(
+            actor, "alias.set", "alias", f"{found.name}@{alias}",
+            {"model": found.name, "alias": alias, "from": previous, "to": found.version,
+             "release": details["action"], "reason": reason},
+        )  # fmt: skip
+        self.audit.record(
+            actor, f"model_version.{details['action']}", "model_version",
+            f"{found.name}/{found.version}", {"reason": reason, **transition.details},
+        )  # fmt: skip
+        return self.registry.get_model_version(found.name, found.version)
+
+    def rollback(
+        self, name: str, *, alias: str = "champion", actor: str, reason: str
+    ) -> ModelVersion:
+        """Move ``alias`` back to the previous approved version that held it, in one call.
+
+        Earlier holders are tried newest first; one that is no longer approved or whose
+        approvals are void is skipped. InvalidStateError, changing nothing, when none is left.
+        """
+        name, alias = check_model_name(name), _release_alias(alias)
+        actor = _actor(actor, "rollback")
+        reason = _text("reason", reason, "rollback")
+        try:
+            current: int | None = self.registry.get_model_version_by_alias(name, alias).version
+        except NotFoundError:
+            current = None
+        holders = self._alias_holders(name, alias)
+        if holders and holders[-1] == current:
+            holders.pop()
+        skipped = []
+        for number in reversed(holders):
+            candidate = self.registry.get_model_version(name, number)
+            if candidate.status is not S.APPROVED:
+                skipped.append(f"version {number} is {candidate.status.value}")
+                continue
+            problems = self._approval_problems(candidate)
+            if problems:
+                skipped.append(f"version {number}: {'; '.join(problems)}")
+                continue
+            return self._set_alias(
+                candidate, alias, actor, reason, {"action": "rollback", "from_version": current}
+            )
+        raise InvalidStateError(
+            f"No earlier approved version of {name!r} held {alias!r} to roll back to"
+            + (f" ({'; '.join(skipped)})." if skipped else "."),
+            model=name, alias=alias,
+        )  # fmt: skip
+
+    def _alias_holders(self, name: str, alias: str) -> list[int]:
+        """The versions the release alias named, as a stack: promote pushes, rollback pops."""
+        stack: list[int] = []
+        for item in self.store.list_model_transitions(name):
+            action = item.details.get("action")
+            if item.details.get("alias") == alias and action == "promote":
+                if not stack or stack[-1] != item.version:
+                    stack.append(item.version)
+            elif item.details.get("alias") == alias and action == "rollback":
+                if stack:
+                    stack.pop()
+                while stack and stack[-1] != item.version:
+                    stack.pop()
+                if not stack:
+                    stack.append(item.version)
+            elif alias in item.details.get("removed_aliases", ()):
+                stack = [v for v in stack if v != item.version]
+        return stack
+
+    def retire(self, name: str, version: int, *, actor: str, reason: str) -> ModelVersion:
+        """Retire a version from any status; its release aliases are removed with it."""
+        actor = _actor(actor, "retire")
+        reason = _text("reason", reason, "retire")
+        found = self.registry.get_model_version(name, version)
+        live: list[ModelVersionStatus] = [s for s in ModelVersionStatus if s is not S.RETIRED]
+        self._expect(found, "retire", *live)
+        return self._move(
+            found, live, S.RETIRED, actor=actor, reason=reason, action="retire",
+            remove_aliases=RELEASE_ALIASES,
+        )  # fmt: skip
+
+    def history(self, name: str, version: int) -> list[Transition]:
+        """Every transition of the version, oldest first."""
+        return self.store.list_model_transitions(check_model_name(name), check_version(version))
+
+    # -- trust -------------------------------------------------------------------------------
+
+    def is_approved_digest(self, digest: str) -> bool:
+        """Whether an approved version has this artifact digest (its pickles may be loaded)."""
+        return isinstance(digest, str) and self.store.approved_digest_exists(digest)
+
+    def load_model(self, uri: str, *, trusted: Any = False) -> LoggedModel:
+        """Load a model; pickles are trusted when its digest belongs to an approved version.
+
+        The digest checked is the registered one for ``models:/`` URIs and the one recomputed
+        from the stored bytes for ``runs:/`` URIs; loading refuses bytes that do not match it.
+        """
+        if trusted is False and self._approved_artifact(uri):
+            trusted = True
+        return load_logged_model(self.tracking, self.registry, uri, trusted=trusted)
+
+    def _approved_artifact(self, uri: str) -> bool:
+        if not isinstance(uri, str):
+            return False
+        if uri.startswith("models:/"):
+            return self.is_approved_digest(self.registry.resolve(uri).digest)
+        run_id, _, path = uri.removeprefix("runs:/").partition("/")
+        if uri.startswith("runs:/") and run_id and path:
+            return self.is_approved_digest(stored_digest(self.tracking, run_id, path.strip("/")))
+        return False
