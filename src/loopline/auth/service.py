@@ -153,9 +153,10 @@ class AuthService:
     def set_role(self, name: str, role: Role | str, *, actor: str) -> User:
         """Give ``name`` another role (recorded even when it is the same)."""
         new_role = check_role(role, "set_role")
+        _actor(actor, "set_role")
         before, after = self.store.update_user(check_user_name(name, "set_role"), role=new_role)
         self.audit.record(
-            _actor(actor, "set_role"), "user.set_role", "user", name,
+            actor, "user.set_role", "user", name,
             {"from": before.role.value, "to": after.role.value},
         )  # fmt: skip
         return after

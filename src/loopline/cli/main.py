@@ -14,7 +14,7 @@ import typer
 from typer.core import TyperGroup
 
 from loopline import __version__
-from loopline.cli import audit, datasets, demo, experiments, render, runs, server
+from loopline.cli import audit, datasets, demo, experiments, render, runs, server, tokens, users
 from loopline.cli import lineage as lineage_command
 from loopline.errors import LooplineError
 
@@ -43,6 +43,8 @@ app.add_typer(experiments.app, name="experiments")
 app.add_typer(runs.app, name="runs")
 app.add_typer(datasets.app, name="datasets")
 app.add_typer(audit.app, name="audit")
+app.add_typer(users.app, name="users")
+app.add_typer(tokens.app, name="tokens")
 app.command("server")(server.server)
 app.command("demo")(demo.demo)
 app.command("lineage")(lineage_command.lineage)

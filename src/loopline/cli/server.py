@@ -29,6 +29,10 @@ def server(
     port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 8080,
     log_level: Annotated[LogLevel, typer.Option(help="uvicorn's log level.")] = LogLevel.INFO,
     uri: UriOption = None,
+    auth: Annotated[
+        bool,
+        typer.Option("--auth", help="Require an API token with a role on every call (see docs)."),
+    ] = False,
 ) -> None:
     """Serve the REST API (OpenAPI docs at /docs) over a local store."""
     import uvicorn
@@ -40,15 +44,26 @@ def server(
     settings = Settings()
     if uri is not None:
         settings = settings.model_copy(update={"uri": uri})
+    if auth:
+        settings = settings.model_copy(update={"auth": True})
     if is_remote_uri(settings.uri):
         raise InvalidArgumentError(
             f"loopline server serves a local store; the URI {settings.uri!r} names a server. "
             "Give a folder or a database URL.",
             field="uri",
         )
-    app = create_app(tracking_service(settings), settings)
+    tracking = tracking_service(settings)
+    app = create_app(tracking, settings)
     out = render.console()
+    if settings.auth and tracking.store.count_admins() == 0:
+        out.print(
+            "auth is on and the store has no admin yet; create one on the store, then a token:\n"
+            f"  loopline users create NAME --role admin --uri {settings.resolved_database_url()}\n"
+            f"  loopline tokens create --user NAME --uri {settings.resolved_database_url()}",
+            soft_wrap=True,
+        )
     out.print(f"loopline store: {settings.resolved_database_url()}", soft_wrap=True)
     out.print(f"artifacts:      {settings.resolved_artifact_root()}", soft_wrap=True)
-    out.print(f"serving on http://{host}:{port} (API docs at /docs)", soft_wrap=True)
+    state = "tokens required" if settings.auth else "auth off"
+    out.print(f"serving on http://{host}:{port} ({state}; API docs at /docs)", soft_wrap=True)
     uvicorn.run(app, host=host, port=port, log_level=log_level.value)

@@ -1,4 +1,4 @@
-"""/api/users and /api/tokens: users, roles and API tokens, for admins only.
+"""/api/users and /api/tokens: users, roles and API tokens, for admins; /api/whoami for all.
 
 These routes answer only on a server with auth on: with auth off nobody is verified, and a token
 minted by an unverified caller would become a real credential the day auth is turned on. There,
@@ -16,9 +16,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from loopline.auth import AuthService
 from loopline.entities.auth import ApiToken, Role, User
 from loopline.errors import PermissionDeniedError
-from loopline.server.auth import Principal, auth_service, require_role
+from loopline.server.auth import CurrentPrincipal, Principal, auth_service, require_role
 
-__all__ = ["encode_token", "encode_user", "tokens_router", "users_router"]
+__all__ = ["encode_token", "encode_user", "tokens_router", "users_router", "whoami_router"]
 
 Service = Annotated[AuthService, Depends(auth_service)]
 _require_admin = require_role(Role.ADMIN)
@@ -39,6 +39,7 @@ def admin(principal: Annotated[Principal, Depends(_require_admin)]) -> str:
 Admin = Annotated[str, Depends(admin)]
 users_router = APIRouter(prefix="/api/users", tags=["users"])
 tokens_router = APIRouter(prefix="/api/tokens", tags=["users"])
+whoami_router = APIRouter(prefix="/api/whoami", tags=["users"])
 
 
 class _Body(BaseModel):
@@ -66,6 +67,13 @@ def encode_user(user: User) -> dict[str, Any]:
 
 def encode_token(token: ApiToken) -> dict[str, Any]:
     return asdict(token)
+
+
+@whoami_router.get("", summary="Who the server takes the caller for, and their role")
+def whoami(principal: CurrentPrincipal) -> dict[str, Any]:
+    """With auth off: the unverified ``X-Loopline-Actor`` (or ``anonymous``) and no role."""
+    role = principal.role.value if principal.role is not None else None
+    return {"name": principal.name, "role": role, "authenticated": role is not None}
 
 
 @users_router.post("", status_code=201, summary="Create a user with a role")
