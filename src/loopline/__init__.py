@@ -38,6 +38,7 @@ _LAZY = {
     "log_input": "loopline.client.fluent",
     "log_model": "loopline.client.fluent",
     "load_model": "loopline.client.fluent",
+    "models": "loopline.client.models",
     "log_metric": "loopline.client.fluent",
     "log_metrics": "loopline.client.fluent",
     "log_param": "loopline.client.fluent",
@@ -80,6 +81,7 @@ __all__ = [
     "log_param",
     "log_params",
     "log_text",
+    "models",
     "search_runs",
     "set_experiment",
     "set_tag",
@@ -90,7 +92,7 @@ __all__ = [
 
 if TYPE_CHECKING:
     from loopline import errors
-    from loopline.client import datasets
+    from loopline.client import datasets, models
     from loopline.client.client import Client
     from loopline.client.fluent import (
         ActiveRun,
@@ -128,7 +130,7 @@ def __getattr__(name: str) -> Any:
     if module is None:
         raise AttributeError(f"module 'loopline' has no attribute {name!r}")
     value = importlib.import_module(module)
-    if name not in ("errors", "datasets"):
+    if name not in ("errors", "datasets", "models"):
         value = getattr(value, name)
     globals()[name] = value
     return value

@@ -36,7 +36,8 @@ from typing import Literal, TypeAlias
 from loopline.errors import InvalidFilterError
 
 __all__ = [
-    "And", "Comparison", "Entity", "Node", "Or", "OrderKey", "parse_filter", "parse_order_by",
+    "And", "Comparison", "Entity", "Node", "Or", "OrderKey", "Vocabulary", "parse_filter",
+    "parse_order_by",
 ]  # fmt: skip
 
 Entity: TypeAlias = Literal["metric", "param", "tag", "attribute"]
@@ -114,6 +115,24 @@ _ESCAPES = {q: re.compile(rf"""\\([\\'"])|{q}{q}""") for q in "'\""}
 
 
 @dataclass(frozen=True, slots=True)
+class Vocabulary:
+    """The attributes a filter may name: runs by default; registry searches pass their own.
+
+    ``numeric`` attributes compare as numbers; ``status`` values must be one of ``statuses``.
+    """
+
+    attributes: tuple[str, ...]
+    aliases: dict[str, str]
+    numeric: tuple[str, ...]
+    statuses: tuple[str, ...]
+    entities: tuple[Entity, ...] = ("metric", "param", "tag", "attribute")
+    noun: str = "run"
+
+
+RUNS = Vocabulary(_ATTRIBUTES, _ATTRIBUTE_ALIASES, _TIME_ATTRIBUTES, _STATUSES)
+
+
+@dataclass(frozen=True, slots=True)
 class _Token:
     kind: str  # number | ident | string | op | punct | eof
     text: str
@@ -168,8 +187,9 @@ def _combine(cls: type[And] | type[Or], items: list[Node]) -> Node:
 
 
 class _Parser:
-    def __init__(self, text: str, what: str) -> None:
+    def __init__(self, text: str, what: str, vocabulary: Vocabulary = RUNS) -> None:
         self.what = what
+        self.vocabulary = vocabulary
         self.tokens = _tokenize(text, what)
         self.index = 0
         self.depth = 0
@@ -231,7 +251,7 @@ class _Parser:
             raise self.error(ident, f"a filter may hold at most {MAX_COMPARISONS} comparisons")
         entity, key = self.identifier(ident)
         label = ident.text
-        if entity == "metric" or (entity == "attribute" and key in _TIME_ATTRIBUTES):
+        if entity == "metric" or (entity == "attribute" and key in self.vocabulary.numeric):
             kind = "metric" if entity == "metric" else "time"
         else:
             kind = "status" if (entity, key) == ("attribute", "status") else "string"
@@ -305,10 +325,11 @@ class _Parser:
             raise self.error(tok, f"expected a quoted string for {label}")
         text = _unquote(tok.text)
         if kind == "status":
-            text = text.lower()
-            if text not in _STATUSES:
-                expected = ", ".join(_STATUSES)
-                raise self.error(tok, f"unknown run status {text!r}: expected one of {expected}")
+            text, statuses = text.lower(), self.vocabulary.statuses
+            if text not in statuses:
+                expected = ", ".join(statuses)
+                noun = self.vocabulary.noun
+                raise self.error(tok, f"unknown {noun} status {text!r}: expected one of {expected}")
         return text
 
     # -- identifiers ----------------------------------------------------------------------------
@@ -320,8 +341,9 @@ class _Parser:
         if not dot:
             return "attribute", self.attribute(tok, prefix)
         entity = _PREFIXES.get(prefix.lower())
-        if entity is None:
-            plural = [p for p in _PREFIXES if p.endswith("s")]
+        if entity is None or entity not in self.vocabulary.entities:
+            plural = [p for p in _PREFIXES if p.endswith("s") and _PREFIXES[p] in
+                      self.vocabulary.entities]  # fmt: skip
             close = difflib.get_close_matches(prefix.lower(), plural, n=1)
             hint = f"did you mean {close[0]!r}?" if close else f"use one of {', '.join(plural)}"
             raise self.error(tok, f"unknown entity {prefix!r}: {hint}")
@@ -332,11 +354,13 @@ class _Parser:
         return entity, self.attribute(tok, key) if entity == "attribute" else key
 
     def attribute(self, tok: _Token, name: str) -> str:
-        name = _ATTRIBUTE_ALIASES.get(name.lower(), name.lower())
-        if name not in _ATTRIBUTES:
-            close = difflib.get_close_matches(name, [*_ATTRIBUTES, *_ATTRIBUTE_ALIASES], n=1)
-            hint = f"did you mean {close[0]!r}?" if close else "use metrics.<key> for a metric"
-            known = ", ".join(_ATTRIBUTES)
+        words = self.vocabulary
+        name = words.aliases.get(name.lower(), name.lower())
+        if name not in words.attributes:
+            close = difflib.get_close_matches(name, [*words.attributes, *words.aliases], n=1)
+            other = "metrics.<key> for a metric" if "metric" in words.entities else "tags.<key>"
+            hint = f"did you mean {close[0]!r}?" if close else f"use {other}"
+            known = ", ".join(words.attributes)
             raise self.error(tok, f"unknown attribute {name!r} ({hint}); attributes are {known}")
         return name
 
@@ -352,11 +376,14 @@ class _Parser:
         return OrderKey(entity, key, descending)
 
 
-def parse_filter(text: str | None) -> Node | None:
-    """Parse a run search filter; None, empty or whitespace-only text means "match all" (None)."""
+def parse_filter(text: str | None, vocabulary: Vocabulary = RUNS) -> Node | None:
+    """Parse a search filter; None, empty or whitespace-only text means "match all" (None).
+
+    ``vocabulary`` names the attributes of what is searched (runs unless given).
+    """
     if text is None or not text.strip():
         return None
-    parser = _Parser(text, "filter")
+    parser = _Parser(text, "filter", vocabulary)
     node = parser.or_expr()
     parser.expect_end("expected AND, OR or the end of the filter after a complete condition")
     return node

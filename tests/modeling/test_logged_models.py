@@ -47,8 +47,8 @@ def test_log_register_and_load_by_version_and_alias(
     assert info.flavor == "sklearn"
     assert info.run_id == run.id
     client = loopline.get_client()
-    client.registry.set_alias("cancer", "champion", 1, actor="tester")
-    for uri in ("models:/cancer/1", "models:/cancer@champion", info.model_uri):
+    client.registry.set_alias("cancer", "prod", 1, actor="tester")
+    for uri in ("models:/cancer/1", "models:/cancer@prod", info.model_uri):
         loaded = loopline.load_model(uri)
         np.testing.assert_allclose(loaded.predict_proba(frame), model.predict_proba(frame))
     assert client.registry.audit.verify().ok

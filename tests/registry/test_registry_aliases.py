@@ -21,25 +21,25 @@ def three(registry: RegistryService, run_id: str) -> RegistryService:
 
 
 def test_set_move_and_delete_an_alias(three: RegistryService, audit: AuditLog) -> None:
-    assert three.set_alias("churn", "champion", 1, actor="bob").aliases == ["champion"]
-    three.set_alias("churn", "challenger", 2, actor="bob")
-    assert three.get_model_version_by_alias("churn", "champion").version == 1
-    three.set_alias("churn", "champion", 3, actor="cy")
-    assert three.get_model_version_by_alias("churn", "champion").version == 3
-    assert three.get_registered_model("churn").aliases == {"challenger": 2, "champion": 3}
+    assert three.set_alias("churn", "prod", 1, actor="bob").aliases == ["prod"]
+    three.set_alias("churn", "staging", 2, actor="bob")
+    assert three.get_model_version_by_alias("churn", "prod").version == 1
+    three.set_alias("churn", "prod", 3, actor="cy")
+    assert three.get_model_version_by_alias("churn", "prod").version == 3
+    assert three.get_registered_model("churn").aliases == {"staging": 2, "prod": 3}
     assert three.get_model_version("churn", 1).aliases == []
-    three.delete_alias("churn", "challenger", actor="cy")
-    assert three.get_registered_model("churn").aliases == {"champion": 3}
-    with pytest.raises(NotFoundError, match="no alias 'challenger'"):
-        three.get_model_version_by_alias("churn", "challenger")
+    three.delete_alias("churn", "staging", actor="cy")
+    assert three.get_registered_model("churn").aliases == {"prod": 3}
+    with pytest.raises(NotFoundError, match="no alias 'staging'"):
+        three.get_model_version_by_alias("churn", "staging")
 
     events = audit.list(object_type="alias")
     moves = [(e.action, e.object_id, e.details["from"], e.details["to"]) for e in events]
     assert moves == [
-        ("alias.set", "churn@champion", None, 1),
-        ("alias.set", "churn@challenger", None, 2),
-        ("alias.set", "churn@champion", 1, 3),
-        ("alias.delete", "churn@challenger", 2, None),
+        ("alias.set", "churn@prod", None, 1),
+        ("alias.set", "churn@staging", None, 2),
+        ("alias.set", "churn@prod", 1, 3),
+        ("alias.delete", "churn@staging", 2, None),
     ]
     assert [e.actor for e in events] == ["bob", "bob", "cy", "cy"]
     assert audit.verify().ok
@@ -48,17 +48,17 @@ def test_set_move_and_delete_an_alias(three: RegistryService, audit: AuditLog) -
 def test_an_alias_to_a_missing_version_changes_nothing(
     three: RegistryService, audit: AuditLog
 ) -> None:
-    three.set_alias("churn", "champion", 2, actor="bob")
+    three.set_alias("churn", "prod", 2, actor="bob")
     before = (three.get_registered_model("churn"), len(audit.list(max_results=1000)))
     with pytest.raises(NotFoundError, match="'churn' has no version 9"):
-        three.set_alias("churn", "champion", 9, actor="bob")
+        three.set_alias("churn", "prod", 9, actor="bob")
     with pytest.raises(NotFoundError, match="No registered model named 'fraud'"):
-        three.set_alias("fraud", "champion", 1, actor="bob")
-    with pytest.raises(NotFoundError, match="no alias 'shadow'"):
-        three.delete_alias("churn", "shadow", actor="bob")
+        three.set_alias("fraud", "prod", 1, actor="bob")
+    with pytest.raises(NotFoundError, match="no alias 'canary'"):
+        three.delete_alias("churn", "canary", actor="bob")
     after = (three.get_registered_model("churn"), len(audit.list(max_results=1000)))
     assert after == before
-    assert three.get_model_version_by_alias("churn", "champion").version == 2
+    assert three.get_model_version_by_alias("churn", "prod").version == 2
 
 
 @pytest.mark.parametrize("alias", ["", "Champion", "latest", "42", "a b", "x" * 65, "é", None])
@@ -69,6 +69,6 @@ def test_bad_alias_names_are_refused(three: RegistryService, alias: object) -> N
 
 
 def test_alias_names_may_use_digits_dashes_and_underscores(three: RegistryService) -> None:
-    for alias in ["v2-canary", "shadow_1", "a"]:
+    for alias in ["v2-canary", "canary_1", "a"]:
         three.set_alias("churn", alias, 1, actor="bob")
-    assert three.get_model_version("churn", 1).aliases == ["a", "shadow_1", "v2-canary"]
+    assert three.get_model_version("churn", 1).aliases == ["a", "canary_1", "v2-canary"]

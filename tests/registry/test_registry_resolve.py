@@ -16,8 +16,8 @@ def registry_with_versions(registry: RegistryService, run_id: str) -> RegistrySe
         registry.create_model_version(
             name, run_id=run_id, artifact_path="m", flavor="sklearn", digest=DIGEST, actor="ana"
         )
-    registry.set_alias("churn", "champion", 1, actor="bob")
-    registry.set_alias("team/fraud@eu", "champion", 2, actor="bob")
+    registry.set_alias("churn", "prod", 1, actor="bob")
+    registry.set_alias("team/fraud@eu", "prod", 2, actor="bob")
     return registry
 
 
@@ -27,10 +27,10 @@ def registry_with_versions(registry: RegistryService, run_id: str) -> RegistrySe
         ("models:/churn/1", "churn", 1),
         ("models:/churn/2", "churn", 2),
         ("models:/churn/latest", "churn", 2),
-        ("models:/churn@champion", "churn", 1),
+        ("models:/churn@prod", "churn", 1),
         ("models:/team/fraud@eu/1", "team/fraud@eu", 1),
         ("models:/team/fraud@eu/latest", "team/fraud@eu", 2),
-        ("models:/team/fraud@eu@champion", "team/fraud@eu", 2),
+        ("models:/team/fraud@eu@prod", "team/fraud@eu", 2),
     ],
 )
 def test_every_uri_form_resolves(
@@ -53,7 +53,7 @@ def test_every_uri_form_resolves(
         ("models:/churn/0", "not from 1"),
         ("models:/churn/99999999999", "not from 1"),
         ("models:/churn@", "alias must be"),
-        ("models:/@champion", "names no version"),
+        ("models:/@prod", "names no version"),
         ("models:/churn@Champion", "alias must be"),
         ("models:/churn@latest", "alias must be"),
         ("models:/ /1", "must not be empty"),
@@ -72,9 +72,9 @@ def test_malformed_uris_are_refused(
     [
         ("models:/fraud/1", "No registered model named 'fraud'"),
         ("models:/fraud/latest", "No registered model named 'fraud'"),
-        ("models:/fraud@champion", "No registered model named 'fraud'"),
+        ("models:/fraud@prod", "No registered model named 'fraud'"),
         ("models:/churn/3", "'churn' has no version 3"),
-        ("models:/churn@shadow", "'churn' has no alias 'shadow'"),
+        ("models:/churn@canary", "'churn' has no alias 'canary'"),
     ],
 )
 def test_unknown_targets_are_not_found(

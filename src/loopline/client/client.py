@@ -22,7 +22,7 @@ from loopline.entities import (
     RunStatus,
     ViewType,
 )
-from loopline.errors import InvalidStateError, NotFoundError
+from loopline.errors import NotFoundError
 from loopline.tracking.validation import MetricInput
 
 if TYPE_CHECKING:
@@ -108,19 +108,21 @@ class Client:
 
     @property
     def registry(self) -> RegistryService:
-        """The model registry of this client's store (local stores only in this release)."""
+        """The model registry of this client's store, or of its server (over HTTP)."""
         if self._registry is None:
+            backend = self.backend
             if self.is_remote:
-                raise InvalidStateError(
-                    "The model registry works on a local store (a folder or a database URL) in "
-                    f"this release; {self.settings.uri} is a server.",
-                    uri=self.settings.uri,
-                )
+                from loopline.client.remote import RemoteTracking
+                from loopline.client.remote_registry import RemoteRegistry
+
+                assert isinstance(backend, RemoteTracking)
+                # Same methods and types as RegistryService (tests compare the signatures).
+                self._registry = cast("RegistryService", RemoteRegistry(backend))
+                return self._registry
             from loopline.audit import AuditLog
             from loopline.registry.service import RegistryService
             from loopline.tracking.service import TrackingService
 
-            backend = self.backend
             assert isinstance(backend, TrackingService)
             self._registry = RegistryService(
                 backend.store, AuditLog(backend.store), lineage=backend.lineage

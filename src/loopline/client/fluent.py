@@ -372,12 +372,7 @@ def log_model(
 
     run = _run_for_logging()
     client = run.client
-    backend = client.backend
-    if client.is_remote:
-        client.registry  # noqa: B018 - raises the "local store only" error
-    from loopline.tracking.service import TrackingService
-
-    assert isinstance(backend, TrackingService)
+    backend = client.backend  # local or remote: both store artifacts and list their digests
     actor = environment.environment_tags().get("loopline.user", "unknown")
     return log(
         backend, client.registry, run.id, model, name, input_example=input_example,
@@ -392,14 +387,10 @@ def load_model(model_uri: str, *, trusted: Any = False) -> Any:
     a model whose stored bytes changed since registration is refused.
     """
     from loopline.modeling.logged import load_logged_model
-    from loopline.tracking.service import TrackingService
 
     flush()
     client = _state.get_client()
-    registry = client.registry
-    backend = client.backend
-    assert isinstance(backend, TrackingService)
-    return load_logged_model(backend, registry, model_uri, trusted=trusted)
+    return load_logged_model(client.backend, client.registry, model_uri, trusted=trusted)
 
 
 def flush() -> None:

@@ -9,7 +9,12 @@ from loopline.entities.audit import AuditEvent, VerificationResult
 from loopline.entities.auth import ApiToken, Role, User
 from loopline.entities.datasets import Dataset, DatasetVersion, RunInput, VersionStatus
 from loopline.entities.lineage import Edge, LineageGraph, Node, NodeKind
-from loopline.entities.models import ModelVersion, ModelVersionStatus, RegisteredModel
+from loopline.entities.models import (
+    ModelVersion,
+    ModelVersionStatus,
+    RegisteredModel,
+    TrainingDataset,
+)
 from loopline.entities.release import (
     Approval,
     Gate,
@@ -62,6 +67,7 @@ __all__ = [
     "RunStatus",
     "Severity",
     "StoredEvaluation",
+    "TrainingDataset",
     "Transition",
     "User",
     "VerificationResult",

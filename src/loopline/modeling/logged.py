@@ -8,7 +8,6 @@ re-hashes every downloaded file and refuses a model whose bytes or file list cha
 
 from __future__ import annotations
 
-import hashlib
 import json
 import tempfile
 from dataclasses import dataclass
@@ -17,19 +16,19 @@ from typing import TYPE_CHECKING, Any
 
 from loopline.artifacts import check_relative_path
 from loopline.artifacts.store import hash_file
-from loopline.entities import FileInfo, ModelVersion
+from loopline.entities import ModelVersion
 from loopline.errors import InvalidArgumentError, InvalidStateError
 from loopline.modeling.flavors import load_model as load_flavor
 from loopline.modeling.flavors import save_model as save_flavor
 from loopline.modeling.signature import Signature, enforce, infer_signature
+from loopline.registry.artifacts import MODEL_FILE
+from loopline.registry.artifacts import tree_digest as _tree_digest
 
 if TYPE_CHECKING:
-    from loopline.registry.service import RegistryService
-    from loopline.tracking.service import TrackingService
+    from loopline.registry.artifacts import ArtifactBackend as TrackingService
+    from loopline.registry.artifacts import ModelRegistry as RegistryService
 
 __all__ = ["MODEL_FILE", "LoggedModel", "ModelInfo", "load_logged_model", "log_model"]
-
-MODEL_FILE = "loopline-model.json"
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,11 +45,6 @@ class ModelInfo:
     @property
     def model_uri(self) -> str:
         return f"runs:/{self.run_id}/{self.artifact_path}"
-
-
-def _tree_digest(files: list[FileInfo], prefix: str) -> str:
-    lines = sorted(f"{f.path[len(prefix) + 1 :]} {f.digest}" for f in files)
-    return "sha256:" + hashlib.sha256("\n".join(lines).encode()).hexdigest()
 
 
 def log_model(

@@ -4,6 +4,11 @@ Arguments are checked before anything is stored, and every change is recorded in
 after it commits (object types ``registered_model``, ``model_version`` and ``alias``; object ids
 ``name``, ``name/3`` and ``name@alias``). Model names are capped at 180 characters so those ids
 fit the audit log's 256.
+
+A new version records the dataset versions its run read (``loopline.log_input``), one query;
+:meth:`RegistryService.training_profile` gives the training data's stored profile, the reference
+for monitoring. The release aliases (``champion``, ``challenger``, ``shadow``) are moved by the
+release process only; every other alias name is free here.
 """
 
 from __future__ import annotations
@@ -15,18 +20,30 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from loopline.audit import AuditLog
-from loopline.entities import ModelVersion, ModelVersionStatus, Page, RegisteredModel
-from loopline.errors import InvalidArgumentError
+from loopline.entities import (
+    DatasetVersion,
+    ModelVersion,
+    ModelVersionStatus,
+    Page,
+    RegisteredModel,
+    TrainingDataset,
+)
+from loopline.entities.models import RELEASE_ALIASES
+from loopline.errors import InvalidArgumentError, InvalidStateError, NotFoundError
+from loopline.filters import parse_filter
 from loopline.openlineage import LineageEmitter
 from loopline.store import SqlTrackingStore
+from loopline.store.model_search import MODEL_FILTERS, VERSION_FILTERS
 from loopline.tracking.paging import check_max_results, decode_token, encode_token
 from loopline.tracking.validation import check_name, check_string_map
 
 __all__ = [
     "DEFAULT_MAX_RESULTS",
     "MAX_MODEL_NAME_LENGTH",
+    "RELEASE_ALIASES",
     "RegistryService",
     "check_alias",
+    "check_free_alias",
     "check_model_name",
     "check_version",
 ]
@@ -37,6 +54,7 @@ MAX_VERSION = 2**31 - 1
 _ALIAS_RE = re.compile(r"[a-z0-9_-]{1,64}")
 _DIGEST_RE = re.compile(r"sha256:[0-9a-f]{64}")
 _SCHEME = "models:/"
+_RESERVED_PARTS = ("versions", "aliases")
 
 
 def _now_ms() -> int:
@@ -64,7 +82,19 @@ def _optional_text(argument: str, value: object, where: str) -> str | None:
 
 
 def check_model_name(name: object) -> str:
-    return check_name(name, "registered model", max_length=MAX_MODEL_NAME_LENGTH)
+    """A non-blank printable name of at most 180 characters; ``/`` allowed (``team/churn``).
+
+    So that REST paths stay unambiguous, no ``/``-separated part after the first may be
+    ``versions`` or ``aliases``, and ``resolve`` is not a name.
+    """
+    checked = check_name(name, "registered model", max_length=MAX_MODEL_NAME_LENGTH)
+    if checked == "resolve" or any(p in _RESERVED_PARTS for p in checked.split("/")[1:]):
+        raise InvalidArgumentError(
+            "A registered model name may not be 'resolve' nor have a '/'-separated part "
+            f"'versions' or 'aliases' after its first. Got {checked[:80]!r} instead.",
+            field="name",
+        )
+    return checked
 
 
 def check_alias(alias: object) -> str:
@@ -79,6 +109,19 @@ def check_alias(alias: object) -> str:
             "An alias must be 1 to 64 lower-case letters, digits, '-' or '_', not a number and "
             f"not 'latest'. Got {str(alias)[:80]!r} instead.",
             field="alias",
+        )
+    return alias
+
+
+def check_free_alias(alias: object, where: str) -> str:
+    """An alias :func:`check_alias` accepts that is not a release alias (InvalidStateError)."""
+    alias = check_alias(alias)
+    if alias in RELEASE_ALIASES:
+        raise InvalidStateError(
+            f"The alias {alias!r} is moved by the release process only (RegistryService.{where} "
+            f"refuses {', '.join(RELEASE_ALIASES)}); use `loopline models release ...` or "
+            "loopline.models.release functions.",
+            alias=alias,
         )
     return alias
 
@@ -179,6 +222,60 @@ class RegistryService:
         )
         return Page(models, encode_token(offset + limit) if more else None)
 
+    def search_registered_models(
+        self,
+        filter: str | None = None,
+        *,
+        max_results: int | None = None,
+        page_token: str | None = None,
+    ) -> Page[RegisteredModel]:
+        """Models matching ``filter`` (``name LIKE 'churn%' AND tags.team = 'risk'``), by name.
+
+        Attributes: ``name``, ``description``, ``created_at``, ``updated_at``; tags as
+        ``tags.<key>``.
+        """
+        limit = check_max_results(max_results, DEFAULT_MAX_RESULTS)
+        offset = decode_token(page_token)
+        ast = parse_filter(filter, MODEL_FILTERS)
+        found, more = self.store.search_registered_models(ast, offset=offset, limit=limit)
+        return Page(found, encode_token(offset + limit) if more else None)
+
+    def update_registered_model(
+        self,
+        name: str,
+        *,
+        description: str | None = None,
+        tags: Mapping[str, str] | None = None,
+        actor: str,
+    ) -> RegisteredModel:
+        """Set a model's description or tags (``None`` leaves one as it is; tags are replaced)."""
+        where = "update_registered_model"
+        name = check_model_name(name)
+        actor = _text("actor", actor, where, 256)
+        description = _optional_text("description", description, where)
+        new_tags = None if tags is None else check_string_map(tags, "tag")
+        before, after = self.store.update_registered_model(
+            name, description=description, tags=new_tags, now=self.clock()
+        )
+        changes = {
+            field: {"from": old, "to": new}
+            for field, old, new in (
+                ("description", before.description, after.description),
+                ("tags", before.tags, after.tags),
+            )
+            if old != new
+        }
+        if changes:
+            self.audit.record(actor, "registered_model.update", "registered_model", name, changes)
+        return after
+
+    def delete_registered_model(self, name: str, *, actor: str) -> None:
+        """Delete a model without versions (delete or keep those first) and release policy."""
+        name = check_model_name(name)
+        actor = _text("actor", actor, "delete_registered_model", 256)
+        self.store.delete_registered_model(name)
+        self.audit.record(actor, "registered_model.delete", "registered_model", name, {})
+
     # -- versions ----------------------------------------------------------------------------
 
     def create_model_version(
@@ -203,12 +300,17 @@ class RegistryService:
         flavor = _text("flavor", flavor, where, 64)
         if not isinstance(digest, str) or _DIGEST_RE.fullmatch(digest) is None:
             raise _invalid("digest", where, "'sha256:' and 64 lower-case hex digits", digest)
+        run_id = self.store.get_run_info(run_id).run_id
+        training = [
+            TrainingDataset(i.dataset, i.version, i.digest, i.context)
+            for i in self.store.run_inputs(run_id)
+        ]
         draft = ModelVersion(
-            name=name, version=0, run_id=self.store.get_run_info(run_id).run_id,
+            name=name, version=0, run_id=run_id,
             artifact_path=artifact_path, flavor=flavor, digest=digest, created_by=actor,
             created_at=self.clock(), signature=_signature(signature),
             description=_optional_text("description", description, where),
-            tags=check_string_map(tags, "tag"),
+            tags=check_string_map(tags, "tag"), training_datasets=training,
         )  # fmt: skip
         version, model_created = self.store.create_model_version(
             draft, model_description=None, now=draft.created_at
@@ -219,7 +321,8 @@ class RegistryService:
         self.audit.record(
             actor, "model_version.create", "model_version", f"{name}/{version.version}",
             {"run_id": run_id, "artifact_path": artifact_path, "flavor": flavor,
-             "digest": digest, "status": version.status.value},
+             "digest": digest, "status": version.status.value,
+             "training_datasets": [d.to_dict() for d in training]},
         )  # fmt: skip
         self.lineage.model_registered(version)  # OpenLineage START + COMPLETE (never raises)
         return version
@@ -229,6 +332,71 @@ class RegistryService:
 
     def list_model_versions(self, name: str) -> list[ModelVersion]:
         return self.store.list_model_versions(check_model_name(name))
+
+    def search_model_versions(
+        self,
+        filter: str | None = None,
+        *,
+        max_results: int | None = None,
+        page_token: str | None = None,
+    ) -> Page[ModelVersion]:
+        """Versions matching ``filter`` (``name = 'churn' AND status = 'approved'``).
+
+        Attributes: ``name`` (the model's), ``version``, ``run_id``, ``artifact_path``,
+        ``flavor``, ``digest``, ``status``, ``created_by``, ``created_at``, ``description``; tags
+        as ``tags.<key>``. Ordered by model name, then version.
+        """
+        limit = check_max_results(max_results, DEFAULT_MAX_RESULTS)
+        offset = decode_token(page_token)
+        ast = parse_filter(filter, VERSION_FILTERS)
+        found, more = self.store.search_model_versions(ast, offset=offset, limit=limit)
+        return Page(found, encode_token(offset + limit) if more else None)
+
+    def delete_model_version(self, name: str, version: int, *, actor: str) -> None:
+        """Delete a version nothing of whose release was recorded yet (else retire it).
+
+        Refused (InvalidStateError) while it is the champion, challenger or shadow, or once it
+        has an evaluation, a transition, an approval or a card. Its other aliases go with it.
+        """
+        name, version = check_model_name(name), check_version(version)
+        actor = _text("actor", actor, "delete_model_version", 256)
+        removed = self.store.delete_model_version(
+            name, version, keep=RELEASE_ALIASES, now=self.clock()
+        )
+        self.audit.record(actor, "model_version.delete", "model_version", f"{name}/{version}",
+                          {"aliases": removed})  # fmt: skip
+        for alias in removed:
+            self.audit.record(
+                actor, "alias.delete", "alias", f"{name}@{alias}",
+                {"model": name, "alias": alias, "from": version, "to": None},
+            )  # fmt: skip
+
+    def training_profile(
+        self, name: str, version: int, *, dataset: str | None = None
+    ) -> DatasetVersion:
+        """The dataset version a model version trained on; its ``profile`` is the reference.
+
+        With several training inputs, ``dataset`` names the one wanted.
+        """
+        found = self.get_model_version(name, version)
+        training = [d for d in found.training_datasets if d.context == "training"]
+        if dataset is not None:
+            training = [d for d in training if d.name == dataset]
+        if not training:
+            which = f" from dataset {dataset!r}" if dataset is not None else ""
+            raise NotFoundError(
+                f"Version {found.version} of {found.name!r} has no training data{which} on "
+                "record: its run logged no input with context 'training' (loopline.log_input).",
+                model=found.name, version=found.version,
+            )  # fmt: skip
+        if len(training) > 1:
+            names = sorted({d.name for d in training})
+            raise InvalidArgumentError(
+                f"Version {found.version} of {found.name!r} trained on {len(training)} dataset "
+                f"versions ({', '.join(names)}); pass dataset= to choose one.",
+                field="dataset",
+            )
+        return self.store.get_version(training[0].name, training[0].version)
 
     def get_model_version_by_alias(self, name: str, alias: str) -> ModelVersion:
         return self.store.get_model_version_by_alias(check_model_name(name), check_alias(alias))
@@ -279,7 +447,8 @@ class RegistryService:
 
     def set_alias(self, name: str, alias: str, version: int, *, actor: str) -> ModelVersion:
         """Point ``alias`` at ``version`` (moving it if it named another); audited from/to."""
-        name, alias, version = check_model_name(name), check_alias(alias), check_version(version)
+        name, version = check_model_name(name), check_version(version)
+        alias = check_free_alias(alias, "set_alias")
         actor = _text("actor", actor, "set_alias", 256)
         previous = self.store.set_model_alias(name, alias, version, now=self.clock())
         self.audit.record(
@@ -289,7 +458,7 @@ class RegistryService:
         return self.store.get_model_version(name, version)
 
     def delete_alias(self, name: str, alias: str, *, actor: str) -> None:
-        name, alias = check_model_name(name), check_alias(alias)
+        name, alias = check_model_name(name), check_free_alias(alias, "delete_alias")
         actor = _text("actor", actor, "delete_alias", 256)
         previous = self.store.delete_model_alias(name, alias, now=self.clock())
         self.audit.record(

@@ -15,10 +15,21 @@ from typing import Any
 from sqlalchemy import Connection, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from loopline.entities import ModelVersion, ModelVersionStatus, RegisteredModel
-from loopline.errors import AlreadyExistsError, NotFoundError
+from loopline.entities import ModelVersion, ModelVersionStatus, RegisteredModel, TrainingDataset
+from loopline.errors import AlreadyExistsError, InvalidStateError, NotFoundError
+from loopline.filters import Node
 from loopline.store.base import SqlStoreBase
-from loopline.store.schema import ModelAliasRow, ModelVersionRow, RegisteredModelRow
+from loopline.store.model_search import model_condition, version_condition
+from loopline.store.schema import (
+    ModelAliasRow,
+    ModelApprovalRow,
+    ModelCardRow,
+    ModelEvaluationRow,
+    ModelTransitionRow,
+    ModelVersionRow,
+    RegisteredModelRow,
+    ReleasePolicyRow,
+)
 
 __all__ = ["ModelTables"]
 
@@ -35,19 +46,23 @@ _VERSION_COLUMNS = (
     ModelVersionRow.status,
     ModelVersionRow.description,
     ModelVersionRow.tags,
+    ModelVersionRow.training_datasets_json,
     ModelVersionRow.version_id,
 )
+# Rows about a version's release; a version that has any is never deleted (retire it instead).
+_RELEASE_RECORDS = (ModelEvaluationRow, ModelTransitionRow, ModelApprovalRow, ModelCardRow)
 
 
 def _version(row: Any, aliases: list[str]) -> ModelVersion:
     (name, number, run_id, path, flavor, digest, by, created, signature, status, description,
-     tags, _) = row  # fmt: skip
+     tags, training, _) = row  # fmt: skip
     return ModelVersion(
         name=name, version=number, run_id=run_id, artifact_path=path, flavor=flavor,
         digest=digest, created_by=by, created_at=created,
         signature=json.loads(signature) if signature is not None else None,
         status=ModelVersionStatus(status), description=description, tags=json.loads(tags),
         aliases=sorted(aliases),
+        training_datasets=[TrainingDataset(**item) for item in json.loads(training or "[]")],
     )  # fmt: skip
 
 
@@ -114,6 +129,55 @@ class ModelTables(SqlStoreBase):
             where = RegisteredModelRow.name.contains(name_contains, autoescape=True)
         return self._models(where, offset=offset, limit=limit)
 
+    def search_registered_models(
+        self, filter_ast: Node | None, *, offset: int, limit: int
+    ) -> tuple[list[RegisteredModel], bool]:
+        """Models matching a filter parsed with ``MODEL_FILTERS``, by name."""
+        where = True if filter_ast is None else model_condition(filter_ast, self.dialect)
+        return self._models(where, offset=offset, limit=limit)
+
+    def update_registered_model(
+        self, name: str, *, description: str | None, tags: dict[str, str] | None, now: int
+    ) -> tuple[RegisteredModel, RegisteredModel]:
+        """Set the given fields (``None`` leaves one as it is); returns ``(before, after)``."""
+        before = self.get_registered_model(name)
+        values: dict[str, Any] = {}
+        if description is not None and description != before.description:
+            values["description"] = description
+        if tags is not None and tags != before.tags:
+            values["tags"] = json.dumps(tags)
+        with self._write() as conn:
+            model_id = self._model_id(conn, name, lock=True)
+            if values:
+                conn.execute(
+                    update(RegisteredModelRow)
+                    .where(RegisteredModelRow.model_id == model_id)
+                    .values(updated_at=now, **values)
+                )
+        return before, self.get_registered_model(name)
+
+    def delete_registered_model(self, name: str) -> None:
+        """Delete a model that has no versions and no release policy."""
+        with self._write() as conn:
+            model_id = self._model_id(conn, name, lock=True)
+            count = conn.execute(
+                select(func.count()).where(ModelVersionRow.model_id == model_id)
+            ).scalar()
+            if count:
+                raise InvalidStateError(
+                    f"Registered model {name!r} still has {count} version(s); delete them first.",
+                    model=name,
+                )
+            policy = conn.execute(
+                select(ReleasePolicyRow.model_id).where(ReleasePolicyRow.model_id == model_id)
+            ).first()
+            if policy is not None:
+                raise InvalidStateError(
+                    f"Registered model {name!r} has a release policy; it cannot be deleted.",
+                    model=name,
+                )
+            conn.execute(delete(RegisteredModelRow).where(RegisteredModelRow.model_id == model_id))
+
     def _models(self, where: Any, *, offset: int, limit: int) -> tuple[list[RegisteredModel], bool]:
         latest = (
             select(ModelVersionRow.model_id, func.max(ModelVersionRow.version).label("v"))
@@ -178,6 +242,9 @@ class ModelTables(SqlStoreBase):
                     status=version.status.value, created_by=version.created_by,
                     created_at=version.created_at, description=version.description,
                     tags=json.dumps(version.tags),
+                    training_datasets_json=json.dumps(
+                        [item.to_dict() for item in version.training_datasets]
+                    ),
                 )
             )  # fmt: skip
             self._touch(conn, model_id, now)
@@ -190,12 +257,16 @@ class ModelTables(SqlStoreBase):
             .values(updated_at=now)
         )
 
-    def _versions(self, conn: Connection, where: Any) -> list[ModelVersion]:
+    def _versions(
+        self, conn: Connection, where: Any, *, offset: int = 0, limit: int | None = None
+    ) -> list[ModelVersion]:
         rows = conn.execute(
             select(*_VERSION_COLUMNS)
             .join(RegisteredModelRow, RegisteredModelRow.model_id == ModelVersionRow.model_id)
             .where(where)
-            .order_by(ModelVersionRow.version)
+            .order_by(RegisteredModelRow.name, ModelVersionRow.version)
+            .offset(offset)
+            .limit(limit)
         ).all()
         aliases: dict[int, list[str]] = defaultdict(list)
         ids = [row.version_id for row in rows]
@@ -231,6 +302,51 @@ class ModelTables(SqlStoreBase):
             return self._versions(
                 conn, (ModelVersionRow.model_id == model_id) & (ModelVersionRow.version == last)
             )[0]
+
+    def search_model_versions(
+        self, filter_ast: Node | None, *, offset: int, limit: int
+    ) -> tuple[list[ModelVersion], bool]:
+        """Versions matching a filter parsed with ``VERSION_FILTERS``, by model name, number."""
+        where = True if filter_ast is None else version_condition(filter_ast, self.dialect)
+        with self._read() as conn:
+            found = self._versions(conn, where, offset=offset, limit=limit + 1)
+        return found[:limit], len(found) > limit
+
+    def delete_model_version(
+        self, name: str, version: int, *, keep: tuple[str, ...], now: int
+    ) -> list[str]:
+        """Delete a version with no release records and no alias in ``keep``.
+
+        Its other aliases go with it; returns their names.
+        """
+        with self._write() as conn:
+            model_id = self._model_id(conn, name, lock=True)
+            where = (ModelVersionRow.model_id == model_id) & (ModelVersionRow.version == version)
+            found = self._versions(conn, where)
+            if not found:
+                raise _missing_version(name, version)
+            held = [alias for alias in found[0].aliases if alias in keep]
+            if held:
+                raise InvalidStateError(
+                    f"Version {version} of {name!r} is the model's {', '.join(held)}; release "
+                    "another version first (loopline models release ...).",
+                    model=name, version=version, aliases=held,
+                )  # fmt: skip
+            version_id = conn.execute(select(ModelVersionRow.version_id).where(where)).scalar()
+            for table in _RELEASE_RECORDS:
+                record = conn.execute(
+                    select(table.version_id).where(table.version_id == version_id).limit(1)
+                ).first()
+                if record is not None:
+                    raise InvalidStateError(
+                        f"Version {version} of {name!r} has release records "
+                        f"({table.__tablename__}); retire it instead of deleting it.",
+                        model=name, version=version,
+                    )  # fmt: skip
+            conn.execute(delete(ModelAliasRow).where(ModelAliasRow.version_id == version_id))
+            conn.execute(delete(ModelVersionRow).where(where))
+            self._touch(conn, model_id, now)
+        return found[0].aliases
 
     def list_model_versions(self, name: str) -> list[ModelVersion]:
         with self._read() as conn:
