@@ -162,6 +162,7 @@ class ReleaseService:
         threshold: float = 0.5,
         positive_label: Any = None,
         importance: bool = True,
+        trusted: Any = False,
         actor: str,
     ) -> StoredEvaluation:
         """Evaluate a registered version on ``data`` against its baseline; store the result.
@@ -169,7 +170,8 @@ class ReleaseService:
         ``data`` (and ``train_data``) is a pandas DataFrame, a DatasetVersion or a
         ``datasets:/name/<version>`` reference. The baseline (``"auto"``, a strategy name, a
         rule ``f(X)`` or an estimator) is fitted on the version's recorded training dataset, or
-        on ``train_data`` when the version records none. A tampered artifact is refused.
+        on ``train_data`` when the version records none. A tampered artifact is refused, and
+        a pickled model is loaded only with ``trusted=True`` or once approved.
         """
         from loopline.release.evaluate import evaluate_model
 
@@ -191,7 +193,7 @@ class ReleaseService:
         policy = self.get_policy(version.name)
         frame, data_source = self._table(data, "data")
         train, train_source = self._training_table(version, train_data)
-        model = self.load_model(version.uri)
+        model = self.load_model(version.uri, trusted=trusted)
         details = {"data": data_source, "training_data": train_source}
         self._lineage("START", version, details)
         try:
@@ -372,6 +374,7 @@ class ReleaseService:
         reason = _text("reason", reason, "validate", optional=True)
         found = self.registry.get_model_version(name, version)
         self._expect(found, "validate", S.REGISTERED)
+        self._intact(found, self._artifact_digest(found), "validated")
         report = self._passing_gates(found, "validated")
         return self._move(
             found, [S.REGISTERED], S.VALIDATED, actor=actor, reason=reason, action="validate",
@@ -394,6 +397,7 @@ class ReleaseService:
                 "there is nothing to review again.",
                 model=name, version=version, status=found.status.value,
             )  # fmt: skip
+        self._intact(found, self._artifact_digest(found), "sent for approval")
         report = self._passing_gates(found, "sent for approval")
         return self._move(
             found, [found.status], S.PENDING_APPROVAL, actor=actor, reason=reason,
@@ -423,13 +427,7 @@ class ReleaseService:
         artifact = self._artifact_digest(found)
         report = self.gates(found.name, found.version)
         if decision == "approve":
-            if artifact != found.digest:
-                raise InvalidStateError(
-                    f"The artifact of version {version} of {name!r} changed since registration "
-                    f"(stored bytes hash to {artifact}, registered {found.digest}); it cannot be "
-                    "approved.",
-                    model=name, version=version,
-                )  # fmt: skip
+            self._intact(found, artifact, "approved")
             self._passing_gates(found, "approved")
         policy = self.get_policy(found.name)
         approval, transition = self.store.record_model_approval(
@@ -461,6 +459,16 @@ class ReleaseService:
                 f"of {found.name!r}, and so may not {decision} it (separation of duties: the "
                 "approver may not be the author of the version's run).",
                 rule="run_author", model=found.name, version=found.version,
+            )  # fmt: skip
+
+    @staticmethod
+    def _intact(found: ModelVersion, artifact: str, step: str) -> None:
+        if artifact != found.digest:
+            raise InvalidStateError(
+                f"The artifact of version {found.version} of {found.name!r} changed since "
+                f"registration (its stored bytes hash to {artifact}, registered "
+                f"{found.digest}); it cannot be {step}.",
+                model=found.name, version=found.version,
             )  # fmt: skip
 
     def _artifact_digest(self, found: ModelVersion) -> str:
