@@ -283,7 +283,7 @@ def _confusion(evaluation: CardEvaluation) -> list[Block]:
     if not matrix or len(labels) != len(matrix):
         return []
     at = f" at threshold {fmt_number(evaluation.threshold)}" if evaluation.threshold else ""
-    header = ("Actual \\ predicted", *labels)
+    header = ("Actual / predicted", *labels)
     rows = [
         (label, *(fmt_number(n) for n in row)) for label, row in zip(labels, matrix, strict=False)
     ]
@@ -349,12 +349,13 @@ def _provenance(card: ModelCard) -> str:
 
 # -- Markdown ----------------------------------------------------------------------------------
 
-_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|#!~])")
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]>|#!~])")
 
 
 def _md(text: str) -> str:
-    """Generated text as literal Markdown: specials escaped, on one line."""
-    return _MD_SPECIAL.sub(r"\\\1", " ".join(str(text).split()))
+    """Generated text as literal Markdown on one line: specials escaped, ``<`` as an entity."""
+    flat = " ".join(str(text).split()).replace("&", "&amp;").replace("<", "&lt;")
+    return _MD_SPECIAL.sub(r"\\\1", flat)
 
 
 def _md_human(text: str) -> str:

@@ -22,14 +22,16 @@ from loopline.entities import (
     RunStatus,
     ViewType,
 )
-from loopline.errors import NotFoundError
+from loopline.errors import InvalidStateError, NotFoundError
 from loopline.tracking.validation import MetricInput
 
 if TYPE_CHECKING:
+    from loopline.cards.service import CardService
     from loopline.client.remote import RemoteTracking
     from loopline.client.remote_datasets import RemoteDatasets
     from loopline.data.service import DatasetService
     from loopline.registry.service import RegistryService
+    from loopline.release.service import ReleaseService
     from loopline.tracking.service import TrackingService
 
 __all__ = ["Client", "open_backend"]
@@ -78,6 +80,8 @@ class Client:
         self.backend: TrackingService | RemoteTracking = open_backend(self.settings)
         self._datasets: DatasetService | RemoteDatasets | None = None
         self._registry: RegistryService | None = None
+        self._release: ReleaseService | None = None
+        self._cards: CardService | None = None
 
     @property
     def uri(self) -> str:
@@ -128,6 +132,44 @@ class Client:
                 backend.store, AuditLog(backend.store), lineage=backend.lineage
             )
         return self._registry
+
+    @property
+    def release(self) -> ReleaseService:
+        """The governed release of this client's registered versions (local stores only for now)."""
+        if self._release is None:
+            if self.is_remote:
+                raise InvalidStateError(
+                    "The release service works on a local store (a folder or a database URL) in "
+                    f"this release; {self.settings.uri} is a server.",
+                    uri=self.settings.uri,
+                )
+            from loopline.release.service import ReleaseService
+            from loopline.tracking.service import TrackingService
+
+            backend = self.backend
+            assert isinstance(backend, TrackingService)
+            registry = self.registry
+            self._release = ReleaseService(backend, registry, self.datasets, registry.audit)
+        return self._release
+
+    @property
+    def cards(self) -> CardService:
+        """Model cards of this client's registered versions, local or over HTTP."""
+        if self._cards is None:
+            backend = self.backend
+            if self.is_remote:
+                from loopline.client.remote import RemoteTracking
+                from loopline.client.remote_cards import RemoteCards
+
+                assert isinstance(backend, RemoteTracking)
+                # Same methods and types as CardService (tests compare the signatures).
+                self._cards = cast("CardService", RemoteCards(backend))
+            else:
+                from loopline.cards.service import CardService
+
+                registry = self.registry
+                self._cards = CardService(registry.store, registry, registry.audit)
+        return self._cards
 
     @property
     def is_remote(self) -> bool:

@@ -34,13 +34,17 @@ from typing import TYPE_CHECKING
 from loopline.entities import DatasetVersion, ModelVersion, Page, RegisteredModel
 
 if TYPE_CHECKING:
+    from loopline.entities.cards import CardRevision, ModelCard
     from loopline.registry.service import RegistryService
 
 __all__ = [
+    "card",
+    "card_history",
     "delete_alias",
     "delete_model",
     "delete_version",
     "get",
+    "get_card",
     "get_version",
     "register",
     "resolve",
@@ -50,6 +54,7 @@ __all__ = [
     "set_tags",
     "training_profile",
     "update",
+    "update_card",
     "versions",
 ]
 
@@ -171,3 +176,50 @@ def training_profile(name: str, version: int, *, dataset: str | None = None) -> 
     """The dataset version a model version trained on; its ``profile`` is the reference."""
     return _registry().training_profile(name, version, dataset=dataset)
 
+
+# -- model cards -----------------------------------------------------------------------------
+
+
+def card(name: str, version: int, *, format: str = "markdown", revision: int | None = None) -> str:
+    """The version's model card (Mitchell et al. 2019) as Markdown or (``format="html"``) HTML.
+
+    The registry fills model details, metrics, evaluation and training data and the
+    quantitative analyses; the human sections come from the latest revision (or ``revision``).
+    """
+    from loopline.client.fluent import get_client
+
+    return get_client().cards.render_card(name, version, format=format, revision=revision)
+
+
+def get_card(name: str, version: int, *, revision: int | None = None) -> ModelCard:
+    """The version's model card as an object (facts, sections, revision)."""
+    from loopline.client.fluent import get_client
+
+    return get_client().cards.get_card(name, version, revision=revision)
+
+
+def update_card(
+    name: str,
+    version: int,
+    sections: Mapping[str, str | None],
+    *,
+    expected_revision: int | None = None,
+) -> ModelCard:
+    """Edit the card's human sections (``{"intended_use": "...", ...}``; ``None`` removes one).
+
+    Each edit that changes something is a new revision. With ``expected_revision``, a card
+    edited by someone else since raises ConflictError; unknown sections raise
+    InvalidArgumentError and store nothing.
+    """
+    from loopline.client.fluent import get_client
+
+    return get_client().cards.update_card(
+        name, version, sections, actor=_actor(), expected_revision=expected_revision
+    )
+
+
+def card_history(name: str, version: int) -> builtins.list[CardRevision]:
+    """Every revision of the card's human sections, oldest first."""
+    from loopline.client.fluent import get_client
+
+    return get_client().cards.list_card_revisions(name, version)

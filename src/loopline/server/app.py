@@ -12,6 +12,7 @@ from loopline.data.factory import dataset_service
 from loopline.server.auth import install_auth
 from loopline.server.errors import install_error_handlers
 from loopline.server.routes import artifacts, datasets, experiments, models, runs, users
+from loopline.server.routes import cards as card_routes
 from loopline.server.routes import lineage as lineage_routes
 from loopline.tracking.service import TrackingService
 
@@ -42,6 +43,7 @@ def create_app(tracking: TrackingService, settings: Settings | None = None) -> F
         app.include_router(module.router)
     app.include_router(datasets.router)
     app.include_router(datasets.run_inputs_router)
+    app.include_router(card_routes.router)  # before models: its GET /models/{name:path} is greedy
     app.include_router(models.router)
     app.include_router(users.users_router)
     app.include_router(users.tokens_router)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import Response
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from loopline.audit import AuditLog
@@ -21,6 +21,7 @@ from loopline.cards.render import render
 from loopline.registry import RegistryService
 from loopline.server.auth import Actor
 from loopline.tracking.service import TrackingService
+from loopline.wire import encode_json
 
 __all__ = ["card_service", "router"]
 
@@ -67,9 +68,7 @@ def get_card(
 ) -> Response:
     card = service.get_card(name, version, revision=revision)
     if format == "json":
-        from loopline.wire import encode_json
-
-        return Response(encode_json(card.to_dict()), media_type="application/json")
+        return JSONResponse(encode_json(card.to_dict()))
     if format == "html":
         return Response(
             render(card, "html"),
@@ -86,7 +85,8 @@ def update_card(
     card = service.update_card(
         name, version, edit.sections, actor=actor, expected_revision=edit.expected_revision
     )
-    return card.to_dict()
+    data: dict[str, Any] = encode_json(card.to_dict())
+    return data
 
 
 @router.get(CARD + "/revisions", summary="Every revision of a model card's human sections")

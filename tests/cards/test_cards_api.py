@@ -1,0 +1,179 @@
+"""Model cards over REST with a real uvicorn server, and the remote SDK twin against it."""
+
+from __future__ import annotations
+
+import inspect
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+
+import loopline
+from loopline.cards import CardService
+from loopline.client.remote_cards import RemoteCards
+from loopline.config import Settings
+from loopline.entities.cards import SECTION_TITLES
+from loopline.errors import ConflictError, InvalidArgumentError, NotFoundError
+from loopline.server.app import create_app
+from loopline.tracking.factory import tracking_service
+from loopline.tracking.service import TrackingService
+
+URL = "/api/models/cancer/versions/1/card"
+
+
+class Server:
+    """uvicorn in a daemon thread on a free port of 127.0.0.1."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        self.url = f"http://127.0.0.1:{port}"
+        config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="critical",
+                                access_log=False, lifespan="off", ws="none")  # fmt: skip
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def __enter__(self) -> Server:
+        self.thread.start()
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{self.url}/api/health", timeout=1).status_code == 200:
+                    return self
+            except httpx.TransportError:
+                time.sleep(0.02)
+        raise RuntimeError(f"the test server on {self.url} did not come up")
+
+    def __exit__(self, *_: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    boot = tracking_service(Settings(uri=str(tmp_path_factory.mktemp("boot"))))
+    with Server(create_app(boot)) as running:
+        yield running
+
+
+@pytest.fixture
+def http(server: Server, tracking: TrackingService) -> Iterator[httpx.Client]:
+    """A client of the server, which answers from this test's store (SQLite, then PostgreSQL)."""
+    server.app.state.tracking = tracking
+    with httpx.Client(base_url=server.url, timeout=30) as client:
+        yield client
+
+
+@pytest.fixture
+def remote(server: Server, http: httpx.Client) -> Iterator[CardService]:
+    client = loopline.Client(server.url, settings=Settings(uri=server.url))
+    yield client.cards
+    client.backend.close()  # type: ignore[union-attr]
+
+
+def test_rest_round_trip(http: httpx.Client, registered: Any, evaluated: dict[str, Any]) -> None:
+    put = http.put(URL, json={"sections": {"intended_use": "Triage <script>x</script>"},
+                              "expected_revision": 0},
+                   headers={"X-Loopline-Actor": "ana"})  # fmt: skip
+    assert put.status_code == 200, put.text
+    assert (put.json()["revision"], put.json()["updated_by"]) == (1, "ana")
+
+    markdown = http.get(URL)
+    page = http.get(URL, params={"format": "html"})
+    data = http.get(URL, params={"format": "json"}).json()
+    revisions = http.get(f"{URL}/revisions").json()["revisions"]
+
+    assert markdown.headers["content-type"].startswith("text/markdown")
+    assert page.headers["content-type"].startswith("text/html")
+    assert "default-src 'none'" in page.headers["content-security-policy"]
+    assert page.headers["x-content-type-options"] == "nosniff"
+    for title in SECTION_TITLES.values():
+        assert f"## {title}" in markdown.text
+        assert f"<h2>{title}</h2>" in page.text
+    assert "Triage &lt;script&gt;x&lt;/script&gt;" in page.text
+    assert "<script" not in page.text
+    assert data["sections"] == {"intended_use": "Triage <script>x</script>"}
+    assert data["evaluations"][0]["metrics"] == evaluated["model"]["metrics"]
+    assert [(r["revision"], r["updated_by"]) for r in revisions] == [(1, "ana")]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "status", "code"),
+    [
+        ("PUT", URL, {"sections": {"purpose": "x"}}, 400, "INVALID_ARGUMENT"),
+        ("PUT", URL, {"sections": {"factors": "x"}, "expected_revision": 5}, 409, "CONFLICT"),
+        ("PUT", URL, {"sections": {"factors": 3}}, 422, "INVALID_ARGUMENT"),
+        ("PUT", URL, {"sections": {}, "other": 1}, 422, "INVALID_ARGUMENT"),
+        ("GET", URL + "?format=pdf", None, 422, "INVALID_ARGUMENT"),
+        ("GET", URL + "?revision=9", None, 404, "NOT_FOUND"),
+        ("GET", "/api/models/cancer/versions/9/card", None, 404, "NOT_FOUND"),
+        ("GET", "/api/models/nope/versions/1/card/revisions", None, 404, "NOT_FOUND"),
+        ("GET", "/api/models/cancer/versions/0/card", None, 400, "INVALID_ARGUMENT"),
+    ],
+)
+def test_errors_are_the_json_envelope_and_store_nothing(
+    http: httpx.Client, registered: Any, method: str, path: str, body: Any, status: int,
+    code: str,
+) -> None:  # fmt: skip
+    answer = http.request(method, path, json=body)
+
+    assert answer.status_code == status, answer.text
+    assert answer.json()["error"]["code"] == code
+    assert http.get(f"{URL}/revisions").json() == {"revisions": []}
+
+
+def test_the_remote_twin_matches_the_local_service(
+    remote: CardService, cards: CardService, registered: Any, evaluated: dict[str, Any]
+) -> None:
+    assert isinstance(remote, RemoteCards)
+    edited = remote.update_card("cancer", 1, {"factors": "Size"}, actor="bob")
+    remote.update_card("cancer", 1, {"metrics": "AUC"}, actor="bob", expected_revision=1)
+
+    assert edited.revision == 1
+    assert remote.get_card("cancer", 1) == cards.get_card("cancer", 1)
+    assert remote.get_card("cancer", 1, revision=1).sections == {"factors": "Size"}
+    assert remote.render_card("cancer", 1) == cards.render_card("cancer", 1)
+    html = remote.render_card("cancer", 1, format="html")
+    assert html == cards.render_card("cancer", 1, format="html")
+    assert [r.updated_by for r in remote.list_card_revisions("cancer", 1)] == ["bob", "bob"]
+    with pytest.raises(ConflictError, match="is at revision 2"):
+        remote.update_card("cancer", 1, {"factors": "x"}, actor="bob", expected_revision=1)
+    with pytest.raises(InvalidArgumentError, match=r"Unknown model card section\(s\) \['why'\]"):
+        remote.update_card("cancer", 1, {"why": "x"}, actor="bob")
+    with pytest.raises(NotFoundError, match="has no version 4"):
+        remote.get_card("cancer", 4)
+
+
+def test_remote_and_local_signatures_match() -> None:
+    for name in ("get_card", "render_card", "update_card", "list_card_revisions"):
+        local = inspect.signature(getattr(CardService, name))
+        there = inspect.signature(getattr(RemoteCards, name))
+        assert local == there, name
+
+
+def test_the_sdk_functions(tmp_path: Path) -> None:
+    from sklearn.linear_model import LogisticRegression
+
+    loopline.set_uri(str(tmp_path / "store"))
+    try:
+        with loopline.start_run():
+            loopline.log_model(LogisticRegression().fit([[0], [1]], [0, 1]), "model",
+                               registered_model_name="tiny")  # fmt: skip
+        card = loopline.models.update_card("tiny", 1, {"intended_use": "Demo"})
+        loopline.models.update_card("tiny", 1, {"factors": "None"}, expected_revision=1)
+
+        assert card.revision == 1
+        assert "Demo" in loopline.models.card("tiny", 1)
+        assert "<h2>Intended use</h2>" in loopline.models.card("tiny", 1, format="html")
+        assert loopline.models.get_card("tiny", 1, revision=1).sections == {"intended_use": "Demo"}
+        assert [r.revision for r in loopline.models.card_history("tiny", 1)] == [1, 2]
+    finally:
+        loopline.set_uri(None)
