@@ -40,6 +40,7 @@ __all__ = [
     "ActiveRun",
     "active_run",
     "end_run",
+    "evaluate",
     "flush",
     "get_client",
     "get_run",
@@ -383,14 +384,47 @@ def log_model(
 def load_model(model_uri: str, *, trusted: Any = False) -> Any:
     """Load ``models:/name/<version>``, ``models:/name@alias`` or ``runs:/<run_id>/<path>``.
 
-    ``predict`` enforces the model's signature. Pickled models load only with ``trusted=True``;
-    a model whose stored bytes changed since registration is refused.
+    ``predict`` enforces the model's signature. Pickled models load only with ``trusted=True``
+    or when their digest belongs to an approved version; a model whose stored bytes changed
+    since registration is refused.
     """
     from loopline.modeling.logged import load_logged_model
 
     flush()
     client = _state.get_client()
+    if not client.is_remote:  # pickles of approved versions are trusted (the release service)
+        return client.release.load_model(model_uri, trusted=trusted)
     return load_logged_model(client.backend, client.registry, model_uri, trusted=trusted)
+
+
+def evaluate(
+    model_uri: str,
+    data: Any,
+    *,
+    target: str,
+    baseline: Any = "auto",
+    sensitive_features: Any = None,
+    train_data: Any = None,
+    threshold: float = 0.5,
+    positive_label: Any = None,
+    importance: bool = True,
+    trusted: Any = False,
+) -> Any:
+    """Evaluate a registered version on ``data`` against its non-ML baseline; store the result.
+
+    ``data`` and ``train_data`` are DataFrames or dataset versions (``datasets:/name/3``).
+    The baseline is fitted on the version's recorded training data, else on ``train_data``.
+    With ``sensitive_features`` (column names), fairness by group is computed with fairlearn.
+    Returns the StoredEvaluation (``.result`` holds metrics, baseline, comparison, importance
+    and fairness; see docs/release.md).
+    """
+    flush()
+    actor = environment.environment_tags().get("loopline.user", "unknown")
+    return _state.get_client().release.evaluate(
+        model_uri, data, target=target, baseline=baseline, sensitive_features=sensitive_features,
+        train_data=train_data, threshold=threshold, positive_label=positive_label,
+        importance=importance, trusted=trusted, actor=actor,
+    )  # fmt: skip
 
 
 def flush() -> None:

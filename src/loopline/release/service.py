@@ -28,6 +28,7 @@ from loopline.entities import (
     StoredEvaluation,
     Transition,
 )
+from loopline.entities.models import RELEASE_ALIASES
 from loopline.errors import (
     InvalidArgumentError,
     InvalidStateError,
@@ -44,9 +45,6 @@ if TYPE_CHECKING:
     from loopline.data.service import DatasetService
 
 __all__ = ["RELEASE_ALIASES", "LineageHook", "ReleaseService"]
-
-RELEASE_ALIASES = ("champion", "challenger", "shadow")
-"""The aliases only :meth:`ReleaseService.promote` sets: they always name an approved version."""
 
 LineageHook = Callable[[str, ModelVersion, Mapping[str, Any]], None]
 """Called with ``("START" | "COMPLETE" | "FAIL", version, details)`` around an evaluation."""
