@@ -66,9 +66,9 @@ def _registry() -> RegistryService:
 
 
 def _actor() -> str:
-    from loopline.client.environment import environment_tags
+    from loopline.client.environment import os_user
 
-    return environment_tags().get("loopline.user", "unknown")
+    return os_user()
 
 
 def register(
