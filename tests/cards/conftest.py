@@ -1,7 +1,7 @@
 """Fixtures of the model card tests: a real registered scikit-learn model with a stored evaluation.
 
 - ``tracking``: a tracking service over ``db_url`` (SQLite, then PostgreSQL) and a temp folder.
-- ``cards``: the card service over it; ``registry``, ``audit`` beside it.
+- ``cards``: the card service over it (with datasets and release); ``registry``, ``audit``.
 - ``registered``: ``cancer`` v1, a LogisticRegression trained on a dataset version recorded as
   the run's training input; ``evaluated`` adds an evaluation stored by the release module
   (``evaluate_model``: metrics, the prior baseline, importance, coefficients, fairness by group).
@@ -63,7 +63,13 @@ def registry(tracking: TrackingService, audit: AuditLog) -> RegistryService:
 
 @pytest.fixture
 def cards(tracking: TrackingService, registry: RegistryService, audit: AuditLog) -> CardService:
-    return CardService(tracking.store, registry, audit)
+    """The card service as the server and the SDK build it: with datasets and release."""
+    from loopline.data.factory import dataset_service
+    from loopline.release.service import ReleaseService
+
+    datasets = dataset_service(tracking.store, tracking.artifacts)
+    release = ReleaseService(tracking, registry, datasets, audit)
+    return CardService(tracking.store, registry, audit, datasets, release=release)
 
 
 def register_model(tracking: TrackingService, registry: RegistryService, cancer: Any) -> Registered:

@@ -219,3 +219,39 @@ def test_concurrent_compare_and_set_lets_exactly_one_win(
 
     assert sorted(outcomes) == ["conflict"] * 3 + ["stored"]
     assert [r.revision for r in cards.list_card_revisions("cancer", 1)] == [1]
+
+
+def test_with_the_release_service_cards_show_gates_history_and_void_approvals(
+    tracking: Any, registry: RegistryService, audit: AuditLog, registered: Registered
+) -> None:
+    from loopline.data.factory import dataset_service
+    from loopline.release.service import ReleaseService
+
+    datasets = dataset_service(tracking.store, tracking.artifacts)
+    release = ReleaseService(tracking, registry, datasets, audit)
+    cards = CardService(tracking.store, registry, audit, datasets, release=release)
+    data = registered.frame[[*FEATURES, "target"]]
+    release.evaluate("models:/cancer/1", data, target="target", actor="eve")
+    release.validate("cancer", 1, actor="eve")
+    release.request_approval("cancer", 1, actor="ana", reason="ready")
+    release.approve("cancer", 1, actor="carol", reason="looks right")
+
+    card = cards.get_card("cancer", 1)
+    assert [(t["from_status"], t["to_status"]) for t in card.transitions] == [
+        ("registered", "validated"), ("validated", "pending_approval"),
+        ("pending_approval", "approved"),
+    ]  # fmt: skip
+    assert [(a["approver"], a["valid"]) for a in card.approvals] == [("carol", True)]
+    assert card.gates
+    assert all(g["passed"] for g in card.gates)
+    assert card.evaluations[-1].data == "an in-memory DataFrame (569 rows)"
+
+    release.evaluate("models:/cancer/1", data.head(300), target="target", actor="eve")
+    voided = cards.get_card("cancer", 1)
+    markdown = cards.render_card("cancer", 1)
+
+    assert [(a["valid"], a["void_reason"]) for a in voided.approvals] == [
+        (False, "gate results changed")
+    ]
+    assert "| carol | approve | looks right | no: gate results changed |" in markdown
+    assert "### Release gates" in markdown

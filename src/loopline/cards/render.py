@@ -155,11 +155,16 @@ def _release_history(card: ModelCard) -> list[Block]:
     if card.approvals:
         decisions = [
             (fmt_time(a.get("at")), str(a.get("approver")), str(a.get("decision")),
-             str(a.get("reason") or ""))
+             str(a.get("reason") or ""),
+             "yes" if a.get("valid", True) else f"no: {a.get('void_reason')}")
             for a in card.approvals
         ]  # fmt: skip
-        header = ("When", "Approver", "Decision", "Reason")
+        header = ("When", "Approver", "Decision", "Reason", "Counts")
         blocks += [_heading("Approvals"), _table(header, decisions)]
+    if card.gates:
+        checks = [(str(g.get("name")), "pass" if g.get("passed") else "FAIL",
+                   str(g.get("detail") or "")) for g in card.gates]  # fmt: skip
+        blocks += [_heading("Release gates"), _table(("Gate", "Result", "Detail"), checks)]
     return blocks
 
 

@@ -27,6 +27,7 @@ from loopline.store import SqlTrackingStore
 if TYPE_CHECKING:
     from loopline.data.service import DatasetService
     from loopline.entities import DatasetVersion
+    from loopline.release.service import ReleaseService
 
 __all__ = ["MAX_SECTION_LENGTH", "CardService", "check_sections"]
 
@@ -86,9 +87,11 @@ def _mapping(value: Any) -> dict[str, Any]:
 
 
 def _data(value: Any) -> str | None:
-    if isinstance(value, Mapping) and "name" in value:
-        version = value.get("version")
-        return f"{value['name']} v{version}" if version is not None else str(value["name"])
+    """Where evaluation rows came from: ``{"source": "datasets:/name/3" | "dataframe", ...}``."""
+    if isinstance(value, Mapping) and value.get("source") is not None:
+        rows = value.get("rows")
+        source = "an in-memory DataFrame" if value["source"] == "dataframe" else value["source"]
+        return f"{source} ({rows} rows)" if rows is not None else str(source)
     return None if value is None else str(value)
 
 
@@ -126,6 +129,9 @@ def card_evaluation(stored: StoredEvaluation) -> CardEvaluation:
 class CardService:
     """Model cards of registered versions, with the human text versioned and audited.
 
+    With ``release`` (a :class:`~loopline.release.service.ReleaseService`), cards also show the
+    release gates as they stand and mark approvals that a changed artifact or gate result voided.
+
     Examples:
         >>> import tempfile
         >>> from loopline.audit import AuditLog
@@ -151,12 +157,14 @@ class CardService:
         audit: AuditLog,
         datasets: DatasetService | None = None,
         *,
+        release: ReleaseService | None = None,
         clock: Callable[[], int] = _now_ms,
     ) -> None:
         self.store = store
         self.registry = registry
         self.audit = audit
         self.datasets = datasets
+        self.release = release
         self.clock = clock
 
     # -- reading -----------------------------------------------------------------------------
@@ -170,6 +178,12 @@ class CardService:
         evaluations = self.store.list_model_evaluations(model.name, model.version)
         transitions = self.store.list_model_transitions(model.name, model.version)
         approvals = self.store.list_model_approvals(model.name, model.version)
+        gates: list[dict[str, Any]] = []
+        if self.release is not None:  # approvals marked void, and the gates as they stand now
+            if approvals:
+                approvals = self.release.list_approvals(model.name, model.version)
+            report = self.release.gates(model.name, model.version)
+            gates = [{"name": g.name, "passed": g.passed, "detail": g.detail} for g in report.gates]
         return ModelCard(
             model=model,
             revision=text.revision if text else 0,
@@ -201,6 +215,7 @@ class CardService:
                 }
                 for a in approvals
             ],
+            gates=gates,
         )
 
     def render_card(

@@ -168,7 +168,9 @@ class Client:
                 from loopline.cards.service import CardService
 
                 registry = self.registry
-                self._cards = CardService(registry.store, registry, registry.audit)
+                self._cards = CardService(
+                    registry.store, registry, registry.audit, release=self.release
+                )
         return self._cards
 
     @property

@@ -175,7 +175,10 @@ class ModelCard:
     ``sections`` maps section names (:data:`SECTIONS`) to Markdown written by people, in the
     paper's order; ``revision`` is the revision that text comes from (0: none written yet).
     ``datasets`` are the dataset versions its run read (training data, and any other context);
-    ``transitions`` and ``approvals`` are the version's release history, oldest first.
+    ``transitions`` and ``approvals`` are the version's release history, oldest first (an
+    approval's ``valid`` is False, with ``void_reason``, once the artifact or the gate results
+    it saw changed); ``gates`` the automatic release gates now (``name``, ``passed``,
+    ``detail``), empty when the card was built without the release service.
     """
 
     model: ModelVersion
@@ -188,6 +191,7 @@ class ModelCard:
     evaluations: list[CardEvaluation] = field(default_factory=list)
     transitions: list[dict[str, Any]] = field(default_factory=list)
     approvals: list[dict[str, Any]] = field(default_factory=list)
+    gates: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def name(self) -> str:
@@ -208,6 +212,7 @@ class ModelCard:
             "evaluations": [e.to_dict() for e in self.evaluations],
             "transitions": [dict(t) for t in self.transitions],
             "approvals": [dict(a) for a in self.approvals],
+            "gates": [dict(g) for g in self.gates],
         }  # fmt: skip
 
     @classmethod
@@ -220,5 +225,5 @@ class ModelCard:
             datasets=[CardDataset.from_dict(d) for d in data.get("datasets", [])],
             evaluations=[CardEvaluation.from_dict(e) for e in data.get("evaluations", [])],
             transitions=list(data.get("transitions") or []),
-            approvals=list(data.get("approvals") or []),
+            approvals=list(data.get("approvals") or []), gates=list(data.get("gates") or []),
         )  # fmt: skip

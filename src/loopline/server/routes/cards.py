@@ -19,7 +19,9 @@ from loopline.audit import AuditLog
 from loopline.cards import CardService
 from loopline.cards.render import render
 from loopline.registry import RegistryService
+from loopline.release.service import ReleaseService
 from loopline.server.auth import Actor
+from loopline.server.deps import dataset_service
 from loopline.tracking.service import TrackingService
 from loopline.wire import encode_json
 
@@ -31,14 +33,21 @@ _CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
 
 
 def card_service(request: Request) -> CardService:
-    """The card service over the tracking service's store (rebuilt if the store was swapped)."""
+    """The card service over the tracking service's store (rebuilt if the store was swapped).
+
+    It has the release service, so cards show the gates and mark voided approvals.
+    """
     state = request.app.state
     tracking: TrackingService = state.tracking
     service: CardService | None = getattr(state, "cards", None)
     if service is None or service.store is not tracking.store:
         audit = AuditLog(tracking.store)
         registry = RegistryService(tracking.store, audit)
-        service = state.cards = CardService(tracking.store, registry, audit)
+        datasets = dataset_service(request)
+        release = ReleaseService(tracking, registry, datasets, audit)
+        service = state.cards = CardService(
+            tracking.store, registry, audit, datasets, release=release
+        )
     return service
 
 
