@@ -20,11 +20,11 @@ __all__ = ["LineageService", "Ref", "parse_ref", "ref_of"]
 
 class _CallablePackage(types.ModuleType):
     def __call__(
-        self, obj: Any, *, depth: int = DEFAULT_DEPTH, direction: str = "both"
+        self, obj: Any, *, depth: int = DEFAULT_DEPTH, direction: str = "both", client: Any = None
     ) -> LineageGraph:
         # The SDK sits above this package; it is named at run time, as loopline/__init__ does.
         sdk = importlib.import_module("loopline.client.lineage")
-        graph: LineageGraph = sdk.lineage(obj, depth=depth, direction=direction)
+        graph: LineageGraph = sdk.lineage(obj, depth=depth, direction=direction, client=client)
         return graph
 
 

@@ -21,8 +21,9 @@ Examples:
 from __future__ import annotations
 
 import logging
+import threading
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -50,6 +51,7 @@ _END_EVENTS: dict[RunStatus, EventType] = {
     RunStatus.FAILED: "FAIL",
     RunStatus.KILLED: "ABORT",
 }
+_EVALUATION_EVENTS: dict[str, EventType] = {s: s for s in ("START", "COMPLETE", "FAIL")}
 
 
 class LineageEmitter:
@@ -61,6 +63,7 @@ class LineageEmitter:
         self.transport = transport
         self.namespace = namespace
         self.producer = producer
+        self._evaluations: dict[tuple[int, str, int], str] = {}
 
     @classmethod
     def disabled(cls) -> LineageEmitter:
@@ -153,6 +156,56 @@ class LineageEmitter:
 
     # -- evaluations -------------------------------------------------------------------------
 
+    def _evaluation_event(
+        self,
+        event_type: EventType,
+        version: ModelVersion,
+        run_id: str,
+        data: Sequence[dict[str, Any]],
+        run_facets: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        model = model_version_dataset(version, self.namespace, self.producer)
+        return run_event(
+            event_type, run_id=run_id, namespace=self.namespace,
+            job_name=f"models/{version.name}/evaluate", inputs=[model, *data],
+            run_facets=run_facets, job_facets=self._job_type("EVALUATION"),
+            producer=self.producer,
+        )  # fmt: skip
+
+    def _error(self, message: str) -> dict[str, Any]:
+        return {"errorMessage": facet("errorMessage", self.producer, message=message,
+                                      programmingLanguage="PYTHON")}  # fmt: skip
+
+    def evaluation_event(
+        self, state: str, version: ModelVersion, details: Mapping[str, Any]
+    ) -> None:
+        """ReleaseService's lineage hook: one call at START, then COMPLETE or FAIL.
+
+        The calls of one evaluation share a run id (kept per thread and version between START
+        and its end). Dataset versions named in ``details`` (``datasets:/name/3`` sources of
+        ``data`` and ``training_data``) are inputs beside the model version; an ``error`` in
+        ``details`` becomes the errorMessage facet.
+        """
+        event_type = _EVALUATION_EVENTS.get(state)
+        if not self.enabled or event_type is None:
+            return
+        key = (threading.get_ident(), version.name, version.version)
+        if state == "START":
+            run_id = self._evaluations[key] = str(uuid.uuid4())
+        else:
+            run_id = self._evaluations.pop(key, "") or str(uuid.uuid4())
+        data = [self._named_dataset(uri) for uri in _dataset_uris(details)]
+        facets = self._error(str(details["error"])) if details.get("error") else None
+        self.emit(self._evaluation_event(event_type, version, run_id, data, facets))
+
+    def _named_dataset(self, uri: str) -> dict[str, Any]:
+        name, _, number = uri.removeprefix("datasets:/").rpartition("/")
+        return {
+            "namespace": self.namespace,
+            "name": f"datasets/{name}",
+            "facets": {"version": facet("version", self.producer, datasetVersion=number)},
+        }
+
     @contextmanager
     def evaluation(
         self, version: ModelVersion, *, inputs: Sequence[DatasetVersion] = ()
@@ -171,22 +224,34 @@ class LineageEmitter:
             36
         """
         run_id = str(uuid.uuid4())  # each evaluation is its own run, known to no store yet
-        model = model_version_dataset(version, self.namespace, self.producer)
         data = [dataset_version_dataset(v, self.namespace, self.producer) for v in inputs]
-        common: dict[str, Any] = {
-            "run_id": run_id, "namespace": self.namespace,
-            "job_name": f"models/{version.name}/evaluate", "inputs": [model, *data],
-            "job_facets": self._job_type("EVALUATION"), "producer": self.producer,
-        }  # fmt: skip
-        self.emit(run_event("START", **common))
+        self.emit(self._evaluation_event("START", version, run_id, data))
         try:
             yield run_id
         except BaseException as exc:
-            error = facet("errorMessage", self.producer, message=str(exc) or type(exc).__name__,
-                          programmingLanguage="PYTHON")  # fmt: skip
-            self.emit(run_event("FAIL", run_facets={"errorMessage": error}, **common))
+            error = self._error(str(exc) or type(exc).__name__)
+            self.emit(self._evaluation_event("FAIL", version, run_id, data, error))
             raise
-        self.emit(run_event("COMPLETE", **common))
+        self.emit(self._evaluation_event("COMPLETE", version, run_id, data))
+
+
+def _dataset_uris(details: Mapping[str, Any]) -> list[str]:
+    """The distinct ``datasets:/name/<n>`` sources found in an evaluation's details."""
+    found: list[str] = []
+
+    def visit(value: Any) -> None:
+        if isinstance(value, Mapping):
+            source = value.get("source")
+            if isinstance(source, str) and source.startswith("datasets:/") and source not in found:
+                found.append(source)
+            for item in value.values():
+                visit(item)
+        elif isinstance(value, list | tuple):
+            for item in value:
+                visit(item)
+
+    visit({key: details.get(key) for key in ("data", "training_data")})
+    return found
 
 
 def default_path(settings: Settings) -> Path:

@@ -187,9 +187,11 @@ class TrackingService(LogShortcuts):
         if new_status is not None and new_status.is_terminal and end_time is None:
             end_time = now_ms()
         name = v.check_name(run_name, "run") if run_name is not None else None
+        ending = new_status is not None and new_status.is_terminal and self.lineage.enabled
+        before = self.store.get_run_info(str(run_id)).status if ending else None
         self.store.update_run(str(run_id), status=new_status, end_time=end_time, run_name=name)
         info = self.store.get_run_info(str(run_id))
-        if new_status is not None and new_status.is_terminal and self.lineage.enabled:
+        if ending and before is not new_status:  # one end event per change, not per call
             self._emit_run_end(info)
         return info
 

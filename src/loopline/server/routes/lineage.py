@@ -27,9 +27,10 @@ def get_lineage(
         str,
         Query(description="dataset:name/3, run:<id>, models:/name/3 or models:/name@alias"),
     ],
-    depth: Annotated[int, Query(ge=1, le=MAX_DEPTH)] = DEFAULT_DEPTH,
-    direction: Annotated[str, Query(pattern="^(both|upstream|downstream)$")] = "both",
+    depth: Annotated[int, Query(description=f"Hops walked, 1 to {MAX_DEPTH}.")] = DEFAULT_DEPTH,
+    direction: Annotated[str, Query(description="both, upstream or downstream.")] = "both",
 ) -> dict[str, Any]:
+    """Bounds are checked by the service, so the message is the SDK's (400, INVALID_ARGUMENT)."""
     registry = RegistryService(tracking.store, AuditLog(tracking.store), lineage=tracking.lineage)
     service = LineageService(tracking, datasets, registry)
     return service.graph(ref, depth=depth, direction=direction).to_dict()
