@@ -66,3 +66,25 @@ def test_an_evaluation_emits_start_then_complete_or_fail(
     ]  # fmt: skip
     assert "no target column" in mine[3]["run"]["facets"]["errorMessage"]["message"]
     store.engine.dispose()
+
+
+def test_the_sdk_evaluate_emits_events(sdk_store: Path, validate_event: Any) -> None:
+    import loopline
+
+    frame = load_breast_cancer(as_frame=True).frame.rename(columns={"target": "y"})
+    frame = frame[["mean radius", "y"]]
+    train = loopline.datasets.create("train", frame.iloc[::2])
+    features = frame.iloc[::2][["mean radius"]]
+    with loopline.start_run():
+        loopline.log_input(train)
+        model = LogisticRegression().fit(features, frame.iloc[::2]["y"])
+        loopline.log_model(model, input_example=features.head(2), registered_model_name="c")
+    loopline.evaluate("models:/c/1", frame.iloc[1::2], target="y", importance=False)
+
+    lines = (sdk_store / "openlineage.jsonl").read_text().splitlines()
+    events = [json.loads(line) for line in lines]
+    evaluation = [e for e in events if e["job"]["name"] == "models/c/evaluate"]
+    assert [e["eventType"] for e in evaluation] == ["START", "COMPLETE"]
+    for event in evaluation:
+        validate_event(event)
+    assert [d["name"] for d in evaluation[1]["inputs"]] == ["models/c", "datasets/train"]

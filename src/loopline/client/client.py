@@ -149,7 +149,10 @@ class Client:
             backend = self.backend
             assert isinstance(backend, TrackingService)
             registry = self.registry
-            self._release = ReleaseService(backend, registry, self.datasets, registry.audit)
+            self._release = ReleaseService(
+                backend, registry, self.datasets, registry.audit,
+                lineage=backend.lineage.evaluation_event,  # OpenLineage events of evaluations
+            )  # fmt: skip
         return self._release
 
     @property
