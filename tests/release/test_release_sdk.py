@@ -10,6 +10,8 @@ from typing import Any
 import pandas as pd
 import pytest
 from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
 
 import loopline
 from loopline.errors import InvalidStateError
@@ -41,7 +43,9 @@ def test_evaluate_release_and_load_an_approved_pickle(
 ) -> None:
     train, test = cancer
     features = train.drop(columns=["y"])
-    model = Threshold(LogisticRegression(max_iter=5000).fit(features, train["y"]))
+    model = Threshold(
+        make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000)).fit(features, train["y"])
+    )
     with loopline.start_run():
         info = loopline.log_model(model, input_example=features.head(20),
                                   registered_model_name="cancer")  # fmt: skip
