@@ -177,3 +177,33 @@ def test_the_sdk_functions(tmp_path: Path) -> None:
         assert [r.revision for r in loopline.models.card_history("tiny", 1)] == [1, 2]
     finally:
         loopline.set_uri(None)
+
+
+def test_with_auth_on_edits_need_an_editor_token_and_record_its_user(
+    server: Server, http: httpx.Client, tracking: TrackingService, registered: Any
+) -> None:
+    from loopline.audit import AuditLog
+    from loopline.auth import AuthService
+
+    auth = AuthService(tracking.store, AuditLog(tracking.store))
+    auth.create_user("vic", "viewer", actor="root")
+    auth.create_user("eda", "editor", actor="root")
+    _, viewer = auth.create_token("vic", actor="root")
+    _, editor = auth.create_token("eda", actor="root")
+    edit = {"sections": {"factors": "Size"}}
+    before = server.app.state.settings
+    server.app.state.settings = Settings(auth=True)
+    try:
+        anonymous = http.put(URL, json=edit)
+        read_only = http.put(URL, json=edit, headers={"Authorization": f"Bearer {viewer}"})
+        stored = http.put(URL, json=edit, headers={"Authorization": f"Bearer {editor}",
+                                                   "X-Loopline-Actor": "mallory"})  # fmt: skip
+        read = http.get(URL, headers={"Authorization": f"Bearer {viewer}"})
+    finally:
+        server.app.state.settings = before
+
+    assert (anonymous.status_code, read_only.status_code) == (401, 403)
+    assert stored.status_code == 200, stored.text
+    assert stored.json()["updated_by"] == "eda"
+    assert read.status_code == 200
+    assert "revision 1 by eda" in read.text
