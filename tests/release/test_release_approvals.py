@@ -196,3 +196,36 @@ def test_only_one_of_two_concurrent_moves_wins(
         outcomes = sorted(pool.map(move, ["x", "y"]))
     assert outcomes == ["lost", "won"]
     assert [t.to_status for t in release.history("cancer", 1)].count("rejected") == 1
+
+
+def test_concurrent_approvers_reach_the_threshold_exactly_once(
+    release: ReleaseService, pending: ModelVersion
+) -> None:
+    release.set_policy("cancer", ReleasePolicy(required_approvals=2), actor="risk")
+    barrier = Barrier(3)
+
+    def vote(approver: str) -> str:
+        barrier.wait()
+        try:
+            release.approve("cancer", 1, actor=approver, reason="ok")
+        except InvalidStateError:
+            return "late"
+        return "counted"
+
+    with ThreadPoolExecutor(3) as pool:
+        outcomes = sorted(pool.map(vote, ["bob", "erin", "frank"]))
+
+    assert outcomes == ["counted", "counted", "late"]
+    assert _status(release) is S.APPROVED
+    moves = [t for t in release.history("cancer", 1) if t.to_status == "approved"]
+    assert len(moves) == 1
+    assert len(moves[0].details["approvers"]) == 2
+
+
+def test_approval_needs_passing_gates_now(release: ReleaseService, pending: ModelVersion) -> None:
+    release.set_policy("cancer", ReleasePolicy(baseline_margin=0.9), actor="risk")
+    with pytest.raises(InvalidStateError, match="cannot be approved: these gates fail: beats"):
+        release.approve("cancer", 1, actor="bob", reason="ok")
+    assert release.list_approvals("cancer", 1) == []
+    release.reject("cancer", 1, actor="bob", reason="the margin is too thin")  # always possible
+    assert _status(release) is S.REJECTED
