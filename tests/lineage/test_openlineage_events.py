@@ -183,6 +183,8 @@ def test_settings_choose_the_transport(tmp_path: Path) -> None:
     assert default_path(Settings(uri=str(tmp_path / "s"))) == tmp_path / "s" / "openlineage.jsonl"
     pg = Settings(home=tmp_path, database_url="postgresql://u@h/db")
     assert default_path(pg) == tmp_path / "openlineage.jsonl"
+    memory = Settings(home=tmp_path, database_url="sqlite:///:memory:")
+    assert default_path(memory) == tmp_path / "openlineage.jsonl"
     off = emitter_from_settings(Settings(openlineage_transport="none"))
     assert isinstance(off.transport, NullTransport)
     assert not off.enabled

@@ -257,8 +257,9 @@ def _dataset_uris(details: Mapping[str, Any]) -> list[str]:
 def default_path(settings: Settings) -> Path:
     """``openlineage.jsonl`` beside a SQLite store file, else under ``home``."""
     url = settings.resolved_database_url()
-    if url.startswith("sqlite:///") and len(url) > len("sqlite:///"):
-        return Path(url.removeprefix("sqlite:///")).parent / "openlineage.jsonl"
+    database = url.removeprefix("sqlite:///") if url.startswith("sqlite:///") else ""
+    if database and database != ":memory:":
+        return Path(database).parent / "openlineage.jsonl"
     return settings.home.absolute() / "openlineage.jsonl"
 
 
