@@ -207,3 +207,24 @@ def test_with_auth_on_edits_need_an_editor_token_and_record_its_user(
     assert stored.json()["updated_by"] == "eda"
     assert read.status_code == 200
     assert "revision 1 by eda" in read.text
+
+
+@pytest.mark.parametrize("name", ["team/churn", "a.b@c d", "..", "card/x"])
+def test_model_names_with_slashes_and_dots_reach_their_card(
+    remote: CardService, cards: CardService, tracking: TrackingService, name: str
+) -> None:
+    from loopline.audit import AuditLog
+    from loopline.registry import RegistryService
+
+    run = tracking.create_run(tracking.create_experiment("names"))
+    registry = RegistryService(tracking.store, AuditLog(tracking.store))
+    registry.create_model_version(
+        name, run_id=run.info.run_id, artifact_path="model", flavor="sklearn",
+        digest="sha256:" + "0" * 64, actor="ana", description=f"About {name}",
+    )  # fmt: skip
+
+    edited = remote.update_card(name, 1, {"factors": f"for {name}"}, actor="ana")
+
+    assert edited.name == name
+    assert cards.get_card(name, 1).sections == {"factors": f"for {name}"}
+    assert f"About {name}" in remote.render_card(name, 1)
