@@ -22,7 +22,7 @@ from loopline.entities import (
     RunStatus,
     ViewType,
 )
-from loopline.errors import InvalidStateError, NotFoundError
+from loopline.errors import NotFoundError
 from loopline.tracking.validation import MetricInput
 
 if TYPE_CHECKING:
@@ -135,14 +135,19 @@ class Client:
 
     @property
     def release(self) -> ReleaseService:
-        """The governed release of this client's registered versions (local stores only for now)."""
+        """The governed release of this client's registered versions, local or over HTTP."""
         if self._release is None:
             if self.is_remote:
-                raise InvalidStateError(
-                    "The release service works on a local store (a folder or a database URL) in "
-                    f"this release; {self.settings.uri} is a server.",
-                    uri=self.settings.uri,
-                )
+                from loopline.client.remote import RemoteTracking
+                from loopline.client.remote_registry import RemoteRegistry
+                from loopline.client.remote_release import RemoteRelease
+
+                assert isinstance(self.backend, RemoteTracking)
+                registry = self.registry
+                assert isinstance(registry, RemoteRegistry)
+                # Same methods and types as ReleaseService (tests compare the signatures).
+                self._release = cast("ReleaseService", RemoteRelease(self.backend, registry))
+                return self._release
             from loopline.release.service import ReleaseService
             from loopline.tracking.service import TrackingService
 

@@ -54,7 +54,7 @@ MAX_VERSION = 2**31 - 1
 _ALIAS_RE = re.compile(r"[a-z0-9_-]{1,64}")
 _DIGEST_RE = re.compile(r"sha256:[0-9a-f]{64}")
 _SCHEME = "models:/"
-_RESERVED_PARTS = ("versions", "aliases")
+_RESERVED_PARTS = ("versions", "aliases", "policy")
 
 
 def _now_ms() -> int:
@@ -85,13 +85,13 @@ def check_model_name(name: object) -> str:
     """A non-blank printable name of at most 180 characters; ``/`` allowed (``team/churn``).
 
     So that REST paths stay unambiguous, no ``/``-separated part after the first may be
-    ``versions`` or ``aliases``, and ``resolve`` is not a name.
+    ``versions``, ``aliases`` or ``policy``, and ``resolve`` is not a name.
     """
     checked = check_name(name, "registered model", max_length=MAX_MODEL_NAME_LENGTH)
     if checked == "resolve" or any(p in _RESERVED_PARTS for p in checked.split("/")[1:]):
         raise InvalidArgumentError(
             "A registered model name may not be 'resolve' nor have a '/'-separated part "
-            f"'versions' or 'aliases' after its first. Got {checked[:80]!r} instead.",
+            f"'versions', 'aliases' or 'policy' after its first. Got {checked[:80]!r} instead.",
             field="name",
         )
     return checked

@@ -14,6 +14,7 @@ from loopline.server.errors import install_error_handlers
 from loopline.server.routes import artifacts, datasets, experiments, models, runs, users
 from loopline.server.routes import cards as card_routes
 from loopline.server.routes import lineage as lineage_routes
+from loopline.server.routes import release as release_routes
 from loopline.tracking.service import TrackingService
 
 __all__ = ["create_app"]
@@ -44,6 +45,7 @@ def create_app(tracking: TrackingService, settings: Settings | None = None) -> F
     app.include_router(datasets.router)
     app.include_router(datasets.run_inputs_router)
     app.include_router(card_routes.router)  # before models: its GET /models/{name:path} is greedy
+    app.include_router(release_routes.router)  # before models, for the same reason
     app.include_router(models.router)
     app.include_router(users.users_router)
     app.include_router(users.tokens_router)

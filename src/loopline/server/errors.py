@@ -38,7 +38,7 @@ _logger = logging.getLogger("loopline.server")
 _HTTP_CODES = {404: "NOT_FOUND", 405: "INVALID_ARGUMENT", 401: "UNAUTHENTICATED"}
 
 
-def error_response(status: int, code: str, message: str, **details: Any) -> JSONResponse:
+def error_response(status: int, code: str, message: str, /, **details: Any) -> JSONResponse:
     body = {"error": {"code": code, "message": message, "details": details}}
     return JSONResponse(body, status_code=status)
 

@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
 
+from loopline.server.auth import CurrentPrincipal
 from loopline.server.deps import tracking_service
 from loopline.server.schemas import LogBatch, RunCreate, RunSearch, RunUpdate
 from loopline.tracking.service import TrackingService
@@ -16,14 +17,16 @@ Service = Annotated[TrackingService, Depends(tracking_service)]
 
 
 @router.post("", status_code=201, summary="Start a run")
-def create_run(body: RunCreate, service: Service) -> dict[str, Any]:
+def create_run(body: RunCreate, service: Service, principal: CurrentPrincipal) -> dict[str, Any]:
+    """With auth on, the run's user is the token's user (release rules compare it), not a claim."""
+    user_id = body.user_id if principal.role is None else principal.name
     run = service.create_run(
         body.experiment_id,
         run_name=body.run_name,
         tags=body.tags,
         parent_run_id=body.parent_run_id,
         start_time=body.start_time,
-        user_id=body.user_id,
+        user_id=user_id,
     )
     return encode_run(run)
 
