@@ -34,7 +34,9 @@ def test_every_sdk_function_and_cli_command_is_documented() -> None:
     text = DOC.read_text()
     for name in models.__all__:
         assert f"`{name}" in text, name
-    commands = [c.name for c in app.registered_commands] + ["alias set", "alias delete"]
+    own = [c for c in app.registered_commands if c.callback.__module__ == "loopline.cli.models"]
+    commands = [c.name for c in own] + ["alias set", "alias delete"]
+    assert len(commands) == 11
     for command in commands:
         assert f"loopline models {command}" in text, command
     assert {c.name for c in alias_app.registered_commands} == {"set", "delete"}
