@@ -153,6 +153,14 @@ class StoredEvaluation:
     created_at: int
     result: dict[str, Any]
 
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready mapping (what the REST API answers); :meth:`from_dict` reverses it."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> StoredEvaluation:
+        return cls(**{**data, "result": dict(data["result"])})
+
 
 @dataclass(frozen=True, slots=True)
 class Transition:
@@ -170,6 +178,14 @@ class Transition:
     reason: str | None
     at: int
     details: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready mapping (what the REST API answers); :meth:`from_dict` reverses it."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Transition:
+        return cls(**{**data, "details": dict(data["details"])})
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,6 +207,14 @@ class Approval:
     at: int
     valid: bool = True
     void_reason: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready mapping (what the REST API answers); :meth:`from_dict` reverses it."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Approval:
+        return cls(**data)
 
 
 @dataclass(frozen=True, slots=True)
@@ -225,9 +249,21 @@ class GateReport:
         return "sha256:" + hashlib.sha256(body.encode()).hexdigest()
 
     def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready mapping (``passed`` and ``digest`` included); :meth:`from_dict` reverses it.
+
+        Examples:
+            >>> report = GateReport((Gate("signature_present", False, "no signature"),), 3)
+            >>> GateReport.from_dict(report.to_dict()) == report
+            True
+        """
         return {
             "passed": self.passed,
             "digest": self.digest,
             "evaluation_id": self.evaluation_id,
             "gates": [asdict(gate) for gate in self.gates],
         }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> GateReport:
+        gates = tuple(Gate(g["name"], g["passed"], g["detail"]) for g in data["gates"])
+        return cls(gates, data.get("evaluation_id"))

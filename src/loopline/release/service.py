@@ -100,6 +100,28 @@ class ReleaseService:
         clock: epoch milliseconds (tests pass a fake).
         lineage: an optional hook told when an evaluation starts, completes or fails
             (OpenLineage run events are emitted through it).
+
+    Examples:
+        >>> import tempfile
+        >>> from loopline.artifacts import ArtifactStore
+        >>> from loopline.store import SqlTrackingStore
+        >>> root = tempfile.mkdtemp()
+        >>> store = SqlTrackingStore(f"sqlite:///{root}/r.db")
+        >>> tracking = TrackingService(store, ArtifactStore(f"{root}/artifacts"))
+        >>> registry = RegistryService(store, AuditLog(store))
+        >>> release = ReleaseService(tracking, registry, None, registry.audit)
+        >>> run = tracking.create_run(tracking.create_experiment("x"), user_id="ana")
+        >>> version = registry.create_model_version(
+        ...     "churn", run_id=run.info.run_id, artifact_path="model", flavor="sklearn",
+        ...     digest="sha256:" + "0" * 64, actor="ana")
+        >>> release.set_policy("churn", {"required_approvals": 2}, actor="risk").required_approvals
+        2
+        >>> [gate.name for gate in release.gates("churn", 1).failed]
+        ['evaluation_present', 'beats_baseline', 'signature_present']
+        >>> release.promote("churn", 1, actor="ci", reason="ship")  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        loopline.errors.InvalidStateError: Version 1 of 'churn' is 'registered'; promote needs ...
     """
 
     def __init__(
