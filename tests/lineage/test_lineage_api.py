@@ -15,7 +15,7 @@ from loopline.audit import AuditLog
 from loopline.cli.main import app
 from loopline.data.factory import dataset_service
 from loopline.errors import InvalidArgumentError, NotFoundError
-from loopline.lineage import LineageService
+from loopline.graph import LineageService
 from loopline.registry.service import RegistryService
 
 

@@ -20,8 +20,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from loopline.entities import LineageGraph
-from loopline.lineage.refs import ref_of
-from loopline.lineage.service import DEFAULT_DEPTH, check_depth, check_direction
+from loopline.graph.refs import ref_of
+from loopline.graph.service import DEFAULT_DEPTH, check_depth, check_direction
 
 if TYPE_CHECKING:
     from loopline.client.client import Client
@@ -31,7 +31,7 @@ __all__ = ["RemoteLineage", "lineage"]
 
 
 class RemoteLineage:
-    """:meth:`LineageService.graph <loopline.lineage.LineageService.graph>` over HTTP."""
+    """:meth:`LineageService.graph <loopline.graph.LineageService.graph>` over HTTP."""
 
     def __init__(self, remote: RemoteTracking) -> None:
         self.remote = remote
@@ -63,7 +63,7 @@ def lineage(
 
         assert isinstance(client.backend, RemoteTracking)
         return RemoteLineage(client.backend).graph(obj, depth=depth, direction=direction)
-    from loopline.lineage.service import LineageService
+    from loopline.graph.service import LineageService
     from loopline.tracking.service import TrackingService
 
     assert isinstance(client.backend, TrackingService)

@@ -22,7 +22,7 @@ from loopline.entities import (
     RunInfo,
 )
 from loopline.errors import InvalidArgumentError, NotFoundError
-from loopline.lineage.refs import Ref, node_id, parse_ref, ref_of
+from loopline.graph.refs import Ref, node_id, parse_ref, ref_of
 
 if TYPE_CHECKING:
     from loopline.data.service import DatasetService

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from loopline import __version__
@@ -68,9 +68,27 @@ def run_uuid(kind: str, key: str) -> str:
     return str(uuid.uuid5(_RUN_NAMESPACE, f"{kind}:{key}"))
 
 
+_MIN_MS = -62_135_596_800_000  # 0001-01-01T00:00:00Z
+_MAX_MS = 253_402_300_799_999  # 9999-12-31T23:59:59.999Z
+
+
 def iso_time(epoch_ms: int | None = None) -> str:
-    """An ISO 8601 UTC timestamp (``now`` when ``epoch_ms`` is None)."""
-    moment = datetime.now(UTC) if epoch_ms is None else datetime.fromtimestamp(epoch_ms / 1000, UTC)
+    """An ISO 8601 UTC timestamp (``now`` when ``epoch_ms`` is None).
+
+    Run times are client-supplied; one outside the years 1 to 9999 is clamped to that range
+    rather than failing the run that carries it.
+
+    Examples:
+        >>> iso_time(0)
+        '1970-01-01T00:00:00.000Z'
+        >>> iso_time(2**62)
+        '9999-12-31T23:59:59.999Z'
+    """
+    if epoch_ms is None:
+        moment = datetime.now(UTC)
+    else:
+        clamped = min(max(epoch_ms, _MIN_MS), _MAX_MS)
+        moment = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(milliseconds=clamped)
     return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 

@@ -8,8 +8,8 @@ from fastapi import APIRouter, Depends, Query
 
 from loopline.audit import AuditLog
 from loopline.data.service import DatasetService
-from loopline.lineage import LineageService
-from loopline.lineage.service import DEFAULT_DEPTH, MAX_DEPTH
+from loopline.graph import LineageService
+from loopline.graph.service import DEFAULT_DEPTH, MAX_DEPTH
 from loopline.registry.service import RegistryService
 from loopline.server.deps import dataset_service, tracking_service
 from loopline.tracking.service import TrackingService
