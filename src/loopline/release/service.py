@@ -98,8 +98,8 @@ class ReleaseService:
             ``None`` when only DataFrames are evaluated.
         audit: the audit log every change is recorded in.
         clock: epoch milliseconds (tests pass a fake).
-        lineage: an optional hook told when an evaluation starts, completes or fails
-            (OpenLineage run events are emitted through it).
+        lineage: a hook told when an evaluation starts, completes or fails; by default the
+            tracking service's OpenLineage emitter (``evaluation_event``).
 
     Examples:
         >>> import tempfile
@@ -140,7 +140,7 @@ class ReleaseService:
         self.datasets = datasets
         self.audit = audit
         self.clock = clock
-        self.lineage = lineage
+        self.lineage = lineage if lineage is not None else tracking.lineage.evaluation_event
 
     # -- policies ----------------------------------------------------------------------------
 
