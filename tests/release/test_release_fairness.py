@@ -182,6 +182,9 @@ def test_dataset_versions_as_evaluation_and_recorded_training_data(
                                      "digest": test_version.digest, "rows": len(test)}  # fmt: skip
     assert stored.result["training_data"]["source"] == "datasets:/adult-train/1"
     assert stored.result["training_data"]["recorded"] is True
+    assert stored.result["training_data"]["datasets"] == [
+        {"source": "datasets:/adult-train/1", "digest": train_version.digest, "rows": len(train)}
+    ]
     assert "ignored" in again.result["training_data"]["note"]
     baseline_rate = np.mean(train["income"] == POSITIVE)
     assert stored.result["baseline"]["metrics"]["brier_score"] == pytest.approx(

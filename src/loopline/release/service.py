@@ -309,9 +309,12 @@ class ReleaseService:
                         model=version.name, version=version.version,
                     )  # fmt: skip
                 frames.append(frame)
-                sources.append(source["source"])
+                sources.append(source)
             train = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
-            info = {"source": ", ".join(sources), "rows": len(train), "recorded": True}
+            info: dict[str, Any] = {
+                "source": sources[0]["source"] if len(sources) == 1 else "recorded datasets",
+                "rows": len(train), "recorded": True, "datasets": sources,
+            }  # fmt: skip
             if train_data is not None:
                 info["note"] = "train_data was ignored: the version records its training data"
             return train, info
