@@ -7,6 +7,7 @@ these frozen dataclasses. One module per area; everything is importable from her
 from loopline.entities.alerts import Alert, AlertDelivery, Severity
 from loopline.entities.audit import AuditEvent, VerificationResult
 from loopline.entities.auth import ApiToken, Role, User
+from loopline.entities.cards import CardDataset, CardEvaluation, CardRevision, ModelCard
 from loopline.entities.datasets import Dataset, DatasetVersion, RunInput, VersionStatus
 from loopline.entities.lineage import Edge, LineageGraph, Node, NodeKind
 from loopline.entities.models import (
@@ -42,6 +43,9 @@ __all__ = [
     "ApiToken",
     "Approval",
     "AuditEvent",
+    "CardDataset",
+    "CardEvaluation",
+    "CardRevision",
     "Dataset",
     "DatasetVersion",
     "Edge",
@@ -52,6 +56,7 @@ __all__ = [
     "LifecycleStage",
     "LineageGraph",
     "Metric",
+    "ModelCard",
     "ModelVersion",
     "ModelVersionStatus",
     "Node",
