@@ -27,6 +27,7 @@ from loopline.errors import InvalidArgumentError, InvalidStateError
 from loopline.registry.service import (
     DEFAULT_MAX_RESULTS,
     check_alias,
+    check_digest,
     check_free_alias,
     check_model_name,
     check_version,
@@ -167,13 +168,14 @@ class RemoteRegistry:
     ) -> ModelVersion:
         """Register a run's logged model; the server checks ``digest`` and ``flavor``."""
         where = "create_model_version"
+        path, headers = f"{_model(name)}/versions", _actor(actor, where)
         body = {
             "run_id": run_id, "artifact_path": artifact_path, "flavor": flavor,
-            "digest": digest, "signature": None if signature is None else dict(signature),
+            "digest": check_digest(digest, where),
+            "signature": None if signature is None else dict(signature),
             "description": _text("description", description, where), "tags": _tags(tags),
         }  # fmt: skip
-        headers = _actor(actor, where)
-        data = self._call("POST", f"{_model(name)}/versions", json=body, headers=headers)
+        data = self._call("POST", path, json=body, headers=headers)
         return ModelVersion.from_dict(data)
 
     def get_model_version(self, name: str, version: int) -> ModelVersion:

@@ -43,6 +43,7 @@ __all__ = [
     "RELEASE_ALIASES",
     "RegistryService",
     "check_alias",
+    "check_digest",
     "check_free_alias",
     "check_model_name",
     "check_version",
@@ -124,6 +125,13 @@ def check_free_alias(alias: object, where: str) -> str:
             alias=alias,
         )
     return alias
+
+
+def check_digest(digest: object, where: str) -> str:
+    """``sha256:`` and 64 lower-case hex digits: the digest of a logged model's files."""
+    if not isinstance(digest, str) or _DIGEST_RE.fullmatch(digest) is None:
+        raise _invalid("digest", where, "'sha256:' and 64 lower-case hex digits", digest)
+    return digest
 
 
 def check_version(version: object) -> int:
@@ -298,8 +306,7 @@ class RegistryService:
         run_id = _text("run_id", run_id, where, 32)
         artifact_path = _text("artifact_path", artifact_path, where, 4096)
         flavor = _text("flavor", flavor, where, 64)
-        if not isinstance(digest, str) or _DIGEST_RE.fullmatch(digest) is None:
-            raise _invalid("digest", where, "'sha256:' and 64 lower-case hex digits", digest)
+        digest = check_digest(digest, where)
         run_id = self.store.get_run_info(run_id).run_id
         training = [
             TrainingDataset(i.dataset, i.version, i.digest, i.context)

@@ -20,7 +20,7 @@ from loopline.audit import AuditLog
 from loopline.entities import ModelVersion
 from loopline.errors import InvalidStateError
 from loopline.registry.artifacts import read_model_document
-from loopline.registry.service import RegistryService, check_version
+from loopline.registry.service import RegistryService, check_digest, check_version
 from loopline.server.auth import Actor
 from loopline.server.deps import tracking_service
 from loopline.tracking.service import TrackingService
@@ -147,6 +147,8 @@ def create_version(
     name: str, body: VersionCreate, service: Service, tracking: Tracking, actor: Actor
 ) -> dict[str, Any]:
     """The server reads the model's description and digests its files."""
+    if body.digest is not None:
+        check_digest(body.digest, "create_model_version")
     document, digest = read_model_document(tracking, body.run_id, body.artifact_path)
     flavor = str(document["flavor"]["flavor"])
     for field, sent, found in (("digest", body.digest, digest), ("flavor", body.flavor, flavor)):
