@@ -65,7 +65,7 @@ def test_release_aliases_are_refused(two: RegistryService, audit: AuditLog, alia
     before = _state(two, audit)
     with pytest.raises(InvalidStateError, match=f"'{alias}' is moved by the release process"):
         two.set_alias("churn", alias, 1, actor="bob")
-    with pytest.raises(InvalidStateError, match="loopline models release"):
+    with pytest.raises(InvalidStateError, match="loopline models promote"):
         two.delete_alias("churn", alias, actor="bob")
     assert _state(two, audit) == before
     assert two.set_alias("churn", f"{alias}-2", 1, actor="bob").aliases == [f"{alias}-2"]

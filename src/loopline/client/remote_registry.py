@@ -216,7 +216,7 @@ class RemoteRegistry:
         if status is not None:
             raise InvalidStateError(
                 "A version's status cannot be set over REST: it moves through the release "
-                "process (`loopline models release ...`).",
+                "process (`loopline models validate`, `request-approval`, ...).",
                 field="status",
             )
         body = {"description": _text("description", description, where), "tags": _tags(tags)}

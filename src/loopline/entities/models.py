@@ -14,7 +14,7 @@ __all__ = [
     "RELEASE_ALIASES", "ModelVersion", "ModelVersionStatus", "RegisteredModel", "TrainingDataset",
 ]  # fmt: skip
 
-#: Aliases that only the release process moves (``loopline models release ...``).
+#: Aliases that only the release process moves (``loopline models promote``).
 RELEASE_ALIASES = ("champion", "challenger", "shadow")
 
 

@@ -120,8 +120,8 @@ def check_free_alias(alias: object, where: str) -> str:
     if alias in RELEASE_ALIASES:
         raise InvalidStateError(
             f"The alias {alias!r} is moved by the release process only (RegistryService.{where} "
-            f"refuses {', '.join(RELEASE_ALIASES)}); use `loopline models release ...` or "
-            "loopline.models.release functions.",
+            f"refuses {', '.join(RELEASE_ALIASES)}); move it with `loopline models promote` or "
+            "`rollback` (Client.release.promote / rollback), which check the release first.",
             alias=alias,
         )
     return alias

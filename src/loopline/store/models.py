@@ -329,7 +329,7 @@ class ModelTables(SqlStoreBase):
             if held:
                 raise InvalidStateError(
                     f"Version {version} of {name!r} is the model's {', '.join(held)}; release "
-                    "another version first (loopline models release ...).",
+                    "another version first (loopline models promote / rollback).",
                     model=name, version=version, aliases=held,
                 )  # fmt: skip
             version_id = conn.execute(select(ModelVersionRow.version_id).where(where)).scalar()
