@@ -20,7 +20,6 @@ from typing import TYPE_CHECKING, Any
 from loopline.audit import AuditLog
 from loopline.entities import (
     Approval,
-    DatasetVersion,
     GateReport,
     ModelVersion,
     ModelVersionStatus,
@@ -37,8 +36,10 @@ from loopline.errors import (
 )
 from loopline.modeling.logged import LoggedModel, load_logged_model
 from loopline.registry.service import RegistryService, check_model_name, check_version
+from loopline.release.aliases import alias_holders
 from loopline.release.digests import stored_digest
 from loopline.release.gates import release_gates
+from loopline.release.inputs import read_table, training_table
 from loopline.tracking.service import TrackingService
 
 if TYPE_CHECKING:
@@ -211,8 +212,8 @@ class ReleaseService:
             )
         version = self.registry.resolve(model_uri)
         policy = self.get_policy(version.name)
-        frame, data_source = self._table(data, "data")
-        train, train_source = self._training_table(version, train_data)
+        frame, data_source = read_table(self.datasets, data, "data")
+        train, train_source = training_table(self.store, self.datasets, version, train_data)
         model = self.load_model(version.uri, trusted=trusted)
         details = {"data": data_source, "training_data": train_source}
         self._lineage("START", version, details)
@@ -256,77 +257,6 @@ class ReleaseService:
     def _lineage(self, state: str, version: ModelVersion, details: Mapping[str, Any]) -> None:
         if self.lineage is not None:
             self.lineage(state, version, details)
-
-    def _table(self, data: Any, argument: str) -> tuple[Any, dict[str, Any]]:
-        """A DataFrame and where it came from, for a DataFrame or a dataset version reference."""
-        if isinstance(data, str) and data.startswith("datasets:/"):
-            head, _, tail = data.removeprefix("datasets:/").rpartition("/")
-            if not head or not (tail == "latest" or tail.isdecimal()):
-                raise InvalidArgumentError(
-                    f"The {argument!r} reference must be datasets:/<name>/<version> or "
-                    f"datasets:/<name>/latest. Got {data[:120]!r}.",
-                    field=argument,
-                )
-            return self._load_dataset(head, None if tail == "latest" else int(tail), argument)
-        if isinstance(data, DatasetVersion):
-            return self._load_dataset(data.name, data.version, argument)
-        if type(data).__name__ == "DataFrame" and hasattr(data, "columns"):
-            return data, {"source": "dataframe", "rows": len(data)}
-        raise InvalidArgumentError(
-            f"The {argument!r} parameter must be a pandas DataFrame, a DatasetVersion or a "
-            f"datasets:/<name>/<version> reference. Got {type(data).__name__} instead.",
-            field=argument,
-        )
-
-    def _load_dataset(
-        self, name: str, number: int | None, argument: str
-    ) -> tuple[Any, dict[str, Any]]:
-        if self.datasets is None:
-            raise InvalidStateError(
-                f"The {argument!r} parameter names a dataset version, but this release service "
-                "has no datasets service; pass a DataFrame.",
-                field=argument,
-            )
-        found = self.datasets.get(name, number)
-        frame = self.datasets.load(found.name, found.version)
-        return frame, {"source": found.uri, "digest": found.digest, "rows": len(frame)}
-
-    def _training_table(self, version: ModelVersion, train_data: Any) -> tuple[Any, dict[str, Any]]:
-        recorded = [
-            d for d in self.store.model_version_training_datasets(version.name, version.version)
-            if d.get("context", "training") == "training"
-        ]  # fmt: skip
-        if recorded and self.datasets is not None:
-            import pandas as pd
-
-            frames, sources = [], []
-            for ref in recorded:
-                frame, source = self._load_dataset(ref["name"], int(ref["version"]), "training")
-                if ref.get("digest") and ref["digest"] != source["digest"]:
-                    raise InvalidStateError(
-                        f"The training dataset {source['source']} of {version.uri} changed since "
-                        "registration (digest mismatch).",
-                        model=version.name, version=version.version,
-                    )  # fmt: skip
-                frames.append(frame)
-                sources.append(source)
-            train = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
-            info: dict[str, Any] = {
-                "source": sources[0]["source"] if len(sources) == 1 else "recorded datasets",
-                "rows": len(train), "recorded": True, "datasets": sources,
-            }  # fmt: skip
-            if train_data is not None:
-                info["note"] = "train_data was ignored: the version records its training data"
-            return train, info
-        if train_data is None:
-            raise InvalidArgumentError(
-                f"{version.uri} records no training dataset, so the baseline cannot be fitted "
-                "on the model's training data: pass train_data= (the rows the model was "
-                "trained on, with the target column).",
-                field="train_data",
-            )
-        frame, source = self._table(train_data, "train_data")
-        return frame, {**source, "recorded": False}
 
     # -- gates -------------------------------------------------------------------------------
 
@@ -586,7 +516,7 @@ class ReleaseService:
             current: int | None = self.registry.get_model_version_by_alias(name, alias).version
         except NotFoundError:
             current = None
-        holders = self._alias_holders(name, alias)
+        holders = alias_holders(self.store.list_model_transitions(name), alias)
         if holders and holders[-1] == current:
             holders.pop()
         skipped = []
@@ -607,25 +537,6 @@ class ReleaseService:
             + (f" ({'; '.join(skipped)})." if skipped else "."),
             model=name, alias=alias,
         )  # fmt: skip
-
-    def _alias_holders(self, name: str, alias: str) -> list[int]:
-        """The versions the release alias named, as a stack: promote pushes, rollback pops."""
-        stack: list[int] = []
-        for item in self.store.list_model_transitions(name):
-            action = item.details.get("action")
-            if item.details.get("alias") == alias and action == "promote":
-                if not stack or stack[-1] != item.version:
-                    stack.append(item.version)
-            elif item.details.get("alias") == alias and action == "rollback":
-                if stack:
-                    stack.pop()
-                while stack and stack[-1] != item.version:
-                    stack.pop()
-                if not stack:
-                    stack.append(item.version)
-            elif alias in item.details.get("removed_aliases", ()):
-                stack = [v for v in stack if v != item.version]
-        return stack
 
     def retire(self, name: str, version: int, *, actor: str, reason: str) -> ModelVersion:
         """Retire a version from any status; its release aliases are removed with it."""
