@@ -9,6 +9,10 @@ import sys
 from pathlib import Path
 
 DOC = Path(__file__).parents[2] / "docs" / "registry.md"
+REGISTRY_FUNCTIONS = (
+    "delete_alias", "delete_model", "delete_version", "get", "get_version", "register", "resolve",
+    "search", "search_versions", "set_alias", "set_tags", "training_profile", "update", "versions",
+)  # fmt: skip
 
 
 def test_the_registry_doc_example_runs(tmp_path: Path) -> None:
@@ -32,7 +36,8 @@ def test_every_sdk_function_and_cli_command_is_documented() -> None:
     from loopline.client import models
 
     text = DOC.read_text()
-    for name in models.__all__:
+    for name in REGISTRY_FUNCTIONS:  # cards and release document theirs in their own pages
+        assert name in models.__all__, name
         assert f"`{name}" in text, name
     own = [c for c in app.registered_commands if c.callback.__module__ == "loopline.cli.models"]
     commands = [c.name for c in own] + ["alias set", "alias delete"]
