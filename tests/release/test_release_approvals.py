@@ -114,7 +114,7 @@ def _edit_index(release: ReleaseService, version: ModelVersion) -> None:
 
 @pytest.mark.parametrize("tamper", [_overwrite_blob, _edit_index])
 def test_a_changed_artifact_voids_the_approval_and_blocks_promotion(
-    release: ReleaseService, pending: ModelVersion, tamper: Callable[..., None]
+    release: ReleaseService, pending: ModelVersion, tamper: Callable[..., None], cancer: Frames
 ) -> None:
     release.approve("cancer", 1, actor="bob", reason="ok")
     tamper(release, pending)
@@ -128,6 +128,10 @@ def test_a_changed_artifact_voids_the_approval_and_blocks_promotion(
         release.request_approval("cancer", 1, actor="alice", reason="again")
     with pytest.raises(LooplineError):  # the load refuses the changed bytes too
         release.load_model("models:/cancer/1")
+    train, test = cancer
+    with pytest.raises(LooplineError):
+        release.evaluate("models:/cancer/1", test, target="y", train_data=train, actor="alice")
+    assert len(release.list_evaluations("cancer", 1)) == 1
 
 
 def test_a_new_evaluation_that_changes_the_gates_voids_the_approval(

@@ -118,6 +118,10 @@ def test_a_margin_in_the_policy_is_direction_aware(
     assert [g.name for g in failed] == ["beats_baseline"]
     assert "required > 0 and >= 5" in failed[0].detail
     assert release.get_policy("cancer").baseline_margin == 5.0
+    (change,) = release.audit.list(object_type="registered_model", actor="risk")[-1:]
+    assert change.action == "release_policy.set"
+    assert change.details["from"]["baseline_margin"] == 0.2
+    assert change.details["to"]["baseline_margin"] == 5.0
 
 
 def test_gates_fail_closed(
