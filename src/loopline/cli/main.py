@@ -14,10 +14,12 @@ import typer
 from typer.core import TyperGroup
 
 from loopline import __version__
+from loopline.cli import approvals as approvals_command
 from loopline.cli import audit, datasets, demo, experiments, render, runs, server, tokens, users
 from loopline.cli import cards as cards_command
 from loopline.cli import lineage as lineage_command
 from loopline.cli import models as models_command
+from loopline.cli import release as release_command
 from loopline.errors import LooplineError
 
 __all__ = ["LooplineGroup", "app", "main"]
@@ -46,6 +48,8 @@ app.add_typer(runs.app, name="runs")
 app.add_typer(datasets.app, name="datasets")
 app.add_typer(models_command.app, name="models")
 cards_command.register(models_command.app)  # card, card-edit, card-history
+release_command.register(models_command.app)  # policy, evaluate, gates, validate, promote...
+app.add_typer(approvals_command.app, name="approvals")
 app.add_typer(audit.app, name="audit")
 app.add_typer(users.app, name="users")
 app.add_typer(tokens.app, name="tokens")

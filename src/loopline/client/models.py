@@ -34,27 +34,41 @@ from typing import TYPE_CHECKING
 from loopline.entities import DatasetVersion, ModelVersion, Page, RegisteredModel
 
 if TYPE_CHECKING:
+    from loopline.entities import Approval, GateReport, ReleasePolicy, Transition
     from loopline.entities.cards import CardRevision, ModelCard
     from loopline.registry.service import RegistryService
+    from loopline.release.service import ReleaseService
 
 __all__ = [
+    "approvals",
+    "approve",
     "card",
     "card_history",
     "delete_alias",
     "delete_model",
     "delete_version",
+    "gates",
     "get",
     "get_card",
+    "get_policy",
     "get_version",
+    "history",
+    "promote",
     "register",
+    "reject",
+    "request_approval",
     "resolve",
+    "retire",
+    "rollback",
     "search",
     "search_versions",
     "set_alias",
+    "set_policy",
     "set_tags",
     "training_profile",
     "update",
     "update_card",
+    "validate",
     "versions",
 ]
 
@@ -223,3 +237,108 @@ def card_history(name: str, version: int) -> builtins.list[CardRevision]:
     from loopline.client.fluent import get_client
 
     return get_client().cards.list_card_revisions(name, version)
+
+
+# -- release ---------------------------------------------------------------------------------
+
+
+def _release() -> ReleaseService:
+    from loopline.client.fluent import get_client
+
+    return get_client().release
+
+
+def get_policy(name: str) -> ReleasePolicy:
+    """The model's release policy (the defaults until one is set)."""
+    return _release().get_policy(name)
+
+
+def set_policy(
+    name: str,
+    policy: ReleasePolicy | Mapping[str, object] | None = None,
+    *,
+    required_approvals: int | None = None,
+    baseline_margin: float | None = None,
+    primary_metric: str | None = None,
+    fairness_thresholds: Mapping[str, float] | None = None,
+    min_group_size: int | None = None,
+    require_signature: bool | None = None,
+) -> ReleasePolicy:
+    """Store the model's release policy: ``policy`` whole, or these fields over the current one.
+
+    Examples:
+        >>> import tempfile, loopline
+        >>> from sklearn.linear_model import LinearRegression
+        >>> loopline.set_uri(tempfile.mkdtemp())
+        >>> with loopline.start_run() as run:
+        ...     _ = loopline.log_model(LinearRegression().fit([[0], [1]], [0, 1]), "model")
+        >>> _ = loopline.models.register(run.id, "model", "demo")
+        >>> loopline.models.set_policy("demo", required_approvals=2).required_approvals
+        2
+        >>> [(g.name, g.passed) for g in loopline.models.gates("demo", 1).gates][:2]
+        [('evaluation_present', False), ('beats_baseline', False)]
+    """
+    from loopline.entities import ReleasePolicy
+
+    service = _release()
+    if policy is None:
+        policy = service.get_policy(name)
+    fields = dict(policy.to_dict() if isinstance(policy, ReleasePolicy) else policy)
+    changes = {
+        "required_approvals": required_approvals, "baseline_margin": baseline_margin,
+        "primary_metric": primary_metric, "min_group_size": min_group_size,
+        "require_signature": require_signature,
+        "fairness_thresholds": None if fairness_thresholds is None else dict(fairness_thresholds),
+    }  # fmt: skip
+    fields.update({key: value for key, value in changes.items() if value is not None})
+    return service.set_policy(name, fields, actor=_actor())
+
+
+def gates(name: str, version: int) -> GateReport:
+    """The automatic release gates of a version now (``.passed``, ``.failed``, ``.gates``)."""
+    return _release().gates(name, version)
+
+
+def validate(name: str, version: int, *, reason: str | None = None) -> ModelVersion:
+    """registered -> validated, when every gate passes (else InvalidStateError naming them)."""
+    return _release().validate(name, version, actor=_actor(), reason=reason)
+
+
+def request_approval(name: str, version: int, *, reason: str) -> ModelVersion:
+    """validated -> pending_approval: ask approvers to review the version."""
+    return _release().request_approval(name, version, actor=_actor(), reason=reason)
+
+
+def approve(name: str, version: int, *, reason: str) -> Approval:
+    """Approve a pending version (not as its registrant or its run's author)."""
+    return _release().approve(name, version, actor=_actor(), reason=reason)
+
+
+def reject(name: str, version: int, *, reason: str) -> Approval:
+    """Reject a pending version: it becomes rejected at once."""
+    return _release().reject(name, version, actor=_actor(), reason=reason)
+
+
+def approvals(name: str, version: int) -> builtins.list[Approval]:
+    """The version's decisions, oldest first, each marked valid or void (and why)."""
+    return _release().list_approvals(name, version)
+
+
+def promote(name: str, version: int, *, alias: str = "champion", reason: str) -> ModelVersion:
+    """Point ``champion``, ``challenger`` or ``shadow`` at an approved version."""
+    return _release().promote(name, version, alias=alias, actor=_actor(), reason=reason)
+
+
+def rollback(name: str, *, alias: str = "champion", reason: str) -> ModelVersion:
+    """Move a release alias back to the previous approved version that held it."""
+    return _release().rollback(name, alias=alias, actor=_actor(), reason=reason)
+
+
+def retire(name: str, version: int, *, reason: str) -> ModelVersion:
+    """Retire a version; its release aliases are removed with it."""
+    return _release().retire(name, version, actor=_actor(), reason=reason)
+
+
+def history(name: str, version: int) -> builtins.list[Transition]:
+    """Every release transition of the version, oldest first."""
+    return _release().history(name, version)
