@@ -96,6 +96,19 @@ def test_the_sdk_releases_over_rest_as_the_token_s_user(
     assert alice.retire(name, 1, actor="alice", reason="done").status is S.RETIRED
 
 
+def test_a_dataset_version_is_sent_by_reference(
+    server: ReleaseServer, name: str, cancer: Frames
+) -> None:
+    train, test = cancer
+    server.train("alice", _fit(train), train.drop(columns=["y"]).head(10), name=name)
+    client = server.sdk("alice")
+    scored = client.datasets.create(f"{name.replace('/', '-')}-test", test)
+    stored = client.release.evaluate(f"models:/{name}/latest", scored, target="y",
+                                     train_data=train, importance=False, actor="alice")  # fmt: skip
+    assert stored.result["data"]["source"] == scored.uri
+    assert stored.result["data"]["rows"] == len(test)
+
+
 @pytest.mark.parametrize(
     ("kwargs", "field"),
     [({"trusted": True}, "trusted"), ({"baseline": len}, "baseline"),

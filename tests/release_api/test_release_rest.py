@@ -6,6 +6,7 @@ Every request below is a real HTTP request to uvicorn; the actor is always the t
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -164,10 +165,8 @@ def test_changed_artifact_or_gate_results_void_the_approvals(
     approvals = server.ok("dave", "GET", f"{path}/approvals")["approvals"]
     assert [a["void_reason"] for a in approvals] == ["artifact changed", "artifact changed"]
     refused = _error(server.call("alice", "POST", f"{path}/promote", json={"reason": "go"}), 409)
-    assert (
-        "artifact changed" in refused["message"]
-        or "changed since registration" in refused["message"]
-    )
+    assert "its artifact changed since registration" in refused["message"]
+    assert re.search(r"approval \d+ by 'carol' is void: artifact changed", refused["message"])
     assert server.status(name, version) == "approved"
     assert server.ok("dave", "GET", path)["aliases"] == []
 
@@ -263,6 +262,13 @@ def test_every_step_is_audited_with_its_actor_and_the_chain_holds(
                                  "--json"])  # fmt: skip
     actions = [(e["actor"], e["action"]) for e in json.loads(policy.output)["events"]]
     assert ("alice", "release_policy.set") in actions
+    alias = runner.invoke(app, ["audit", "list", "--object-type", "alias", "--object-id",
+                                f"{name}@champion", "--uri", str(server.folder),
+                                "--json"])  # fmt: skip
+    events = json.loads(alias.output)["events"]
+    assert [(e["actor"], e["action"], e["details"]["to"]) for e in events] == [
+        ("alice", "alias.set", version)
+    ]
     verified = runner.invoke(app, ["audit", "verify", "--uri", str(server.folder)])
     assert verified.exit_code == 0, verified.output
 
