@@ -1,6 +1,7 @@
 """Fixtures of the release API tests: one real uvicorn server with auth on, per module.
 
-- ``server``: a :class:`ReleaseServer` over a folder store with the users ``alice`` (editor),
+- ``server``: a :class:`ReleaseServer` over ``module_db_url`` (a SQLite file, then a new
+  PostgreSQL database) and a folder of artifacts, with the users ``alice`` (editor),
   ``bob`` and ``carol`` (approvers), ``dave`` (viewer), ``eve`` (editor) and ``ana`` (an approver
   who also trains and registers models), each with a real API token.
 - ``cancer``: the breast-cancer data split into train and test frames, target column ``y``.
@@ -45,11 +46,12 @@ _names = itertools.count(1)
 
 
 class ReleaseServer:
-    """uvicorn with auth on in a daemon thread over a folder store, and its users' tokens."""
+    """uvicorn with auth on in a daemon thread over a store, and its users' tokens."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, db_url: str) -> None:
         self.folder = folder
-        settings = Settings(uri=str(folder), auth=True)
+        self.store_uri = db_url
+        settings = Settings(uri=db_url, artifact_root=str(folder / "artifacts"), auth=True)
         self.tracking = tracking_service(settings)
         self.audit = AuditLog(self.tracking.store)
         auth = AuthService(self.tracking.store, self.audit)
@@ -138,8 +140,8 @@ class ReleaseServer:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ReleaseServer]:
-    with ReleaseServer(tmp_path_factory.mktemp("release-api")) as running:
+def server(tmp_path_factory: pytest.TempPathFactory, module_db_url: str) -> Iterator[ReleaseServer]:
+    with ReleaseServer(tmp_path_factory.mktemp("release-api"), module_db_url) as running:
         yield running
 
 

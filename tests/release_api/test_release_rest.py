@@ -248,7 +248,7 @@ def test_every_step_is_audited_with_its_actor_and_the_chain_holds(
 
     runner = CliRunner()
     listed = runner.invoke(app, ["audit", "list", "--object-id", f"{name}/{version}",
-                                 "--uri", str(server.folder), "--json"])  # fmt: skip
+                                 "--uri", server.store_uri, "--json"])  # fmt: skip
     assert listed.exit_code == 0, listed.output
 
     events = [(e["actor"], e["action"]) for e in json.loads(listed.output)["events"]]
@@ -258,18 +258,18 @@ def test_every_step_is_audited_with_its_actor_and_the_chain_holds(
         ("bob", "model_version.approve"), ("alice", "model_version.promote"),
     ]  # fmt: skip
     policy = runner.invoke(app, ["audit", "list", "--object-type", "registered_model",
-                                 "--object-id", name, "--uri", str(server.folder),
+                                 "--object-id", name, "--uri", server.store_uri,
                                  "--json"])  # fmt: skip
     actions = [(e["actor"], e["action"]) for e in json.loads(policy.output)["events"]]
     assert ("alice", "release_policy.set") in actions
     alias = runner.invoke(app, ["audit", "list", "--object-type", "alias", "--object-id",
-                                f"{name}@champion", "--uri", str(server.folder),
+                                f"{name}@champion", "--uri", server.store_uri,
                                 "--json"])  # fmt: skip
     events = json.loads(alias.output)["events"]
     assert [(e["actor"], e["action"], e["details"]["to"]) for e in events] == [
         ("alice", "alias.set", version)
     ]
-    verified = runner.invoke(app, ["audit", "verify", "--uri", str(server.folder)])
+    verified = runner.invoke(app, ["audit", "verify", "--uri", server.store_uri])
     assert verified.exit_code == 0, verified.output
 
 
