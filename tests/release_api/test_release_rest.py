@@ -284,3 +284,44 @@ def test_reads_need_a_token_and_any_role(server: ReleaseServer, name: str, cance
         assert server.ok(user, "GET", policy)["required_approvals"] == 1
         assert server.ok(user, "GET", f"{server.path(name, 1)}/gates")["passed"] is False
     assert server.call("dave", "GET", f"{server.path('nope')}/policy").status_code == 404
+
+
+def test_hostile_bodies_are_never_a_5xx(server: ReleaseServer, name: str, cancer: Frames) -> None:
+    train, test = cancer
+    server.train("alice", _fit(train), train.drop(columns=["y"]).head(5), name=name)
+    one, policy = server.path(name, 1), f"{server.path(name)}/policy"
+    table = server.evaluation(test.head(5), train)["data"]
+    bodies: list[tuple[str, str, Any]] = [
+        ("POST", f"{one}/evaluations", {"target": "y", "data": {**table, "dtypes": {"y": "foo"}}}),
+        ("POST", f"{one}/evaluations", {"target": "y", "data": {**table, "dtypes": {"z": "int"}}}),
+        ("POST", f"{one}/evaluations",
+         {"target": "y", "data": {**table, "dtypes": {"mean radius": "int64"}}}),
+        ("POST", f"{one}/evaluations", {"target": "y", "data": {**table, "data": [[{"a": 1}]]}}),
+        ("POST", f"{one}/evaluations", {"target": "y", "data": {**table, "columns": []}}),
+        ("POST", f"{one}/evaluations", {"target": "y", "data": {**table, "extra": 1}}),
+        ("POST", f"{one}/evaluations", {"target": "y", "data": "datasets:/"}),
+        ("POST", f"{one}/evaluations", {"target": "y", "data": table, "threshold": "abc"}),
+        ("POST", f"{one}/evaluations", {"target": "y", "data": table, "threshold": 7}),
+        ("POST", f"{one}/evaluations", {"target": "y", "data": table, "baseline": "nope"}),
+        ("POST", f"{one}/evaluations", {"target": "y", "data": table, "positive_label": [1]}),
+        ("POST", f"{one}/evaluations",
+         {"target": "y", "data": table, "train_data": train.head(3).to_dict()}),
+        ("POST", f"{one}/evaluations", {"target": "y", "data": table, "sensitive_features": "n"}),
+        ("POST", f"{one}/evaluations", [1, 2]),
+        ("POST", f"{one}/approvals", {"decision": "maybe", "reason": "x"}),
+        ("POST", f"{one}/promote", {"alias": None, "reason": "x"}),
+        ("POST", f"{one}/retire", {"reason": "x" * 5000}),
+        ("PUT", policy, {"fairness_thresholds": {"demographic_parity_ratio": -1}}),
+        ("PUT", policy, {"required_approvals": True}),
+        ("PUT", policy, {"baseline_margin": "NaN"}),
+        ("PUT", policy, []),
+        ("GET", f"{server.path(name)}/versions/99999999999999999999/gates", None),
+        ("GET", f"{server.path(name)}/versions/-1/history", None),
+        ("POST", f"{server.path(name)}/aliases/Champion/rollback", {"reason": "x"}),
+    ]  # fmt: skip
+    for method, path, body in bodies:
+        user = "bob" if path.endswith("approvals") else "alice"
+        response = server.call(user, method, path, json=body)
+        assert 400 <= response.status_code < 500, (path, body, response.text)
+    assert server.ok("dave", "GET", f"{one}/evaluations")["evaluations"] == []
+    assert server.ok("dave", "GET", policy)["required_approvals"] == 1
