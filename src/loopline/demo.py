@@ -1,10 +1,15 @@
-"""The demo: a few models and a non-ML baseline, trained and tracked in one experiment.
+"""The demo: a few models and a non-ML baseline, trained, tracked and the best one released.
 
 :func:`run_demo` shows the loop in a few seconds with nothing to download: scikit-learn's bundled
 breast-cancer table, a fixed stratified train/test split, k-fold cross-validation on the training
 part (one nested child run per fold) and test metrics on the held-out part. The baseline (a
 majority-class predictor) is trained first, so every candidate records its AUC margin over it: a
 model that does not beat the baseline is not worth releasing. Running it again adds new runs.
+
+On a local store the best model then goes through the governed release: logged and registered
+(with its signature), evaluated on the test part against a baseline fitted on the training part,
+validated by the gates, sent for approval, refused when its own registrant tries to approve it,
+approved by a second person and promoted to ``champion``. Its model card is then one command away.
 
 scikit-learn and pandas are optional (``pip install 'loopline[sklearn]'``); they are imported
 inside :func:`run_demo`, never when this module is imported.
@@ -26,9 +31,13 @@ from loopline.errors import InvalidArgumentError, MissingDependencyError
 if TYPE_CHECKING:
     from loopline.client.client import Client
 
-__all__ = ["DEMO_EXPERIMENT", "DemoResult", "ModelResult", "run_demo"]
+__all__ = ["DEMO_APPROVER", "DEMO_EXPERIMENT", "DEMO_MODEL", "DemoRelease", "DemoResult",
+           "ModelResult", "run_demo"]  # fmt: skip
 
 DEMO_EXPERIMENT = "loopline-demo"
+DEMO_MODEL = "loopline-demo-classifier"
+DEMO_APPROVER = "demo-approver"
+DEMO_MARGIN = 0.05
 DATASET = "sklearn.datasets.load_breast_cancer"
 BASELINE_TAG = "baseline"
 _SIMPLE = (str, int, float, bool, type(None))
@@ -55,6 +64,22 @@ class ModelResult:
 
 
 @dataclass(frozen=True, slots=True)
+class DemoRelease:
+    """The best model's way to ``champion``: its version, the evidence and who did what."""
+
+    model_uri: str
+    version: int
+    registrant: str
+    approver: str
+    auc: float
+    baseline_auc: float
+    margin: float
+    gates_passed: bool
+    self_approval_refused: str
+    champion_uri: str
+
+
+@dataclass(frozen=True, slots=True)
 class DemoResult:
     """What the demo tracked and where it lives; ``models`` are sorted by test AUC, best first."""
 
@@ -64,6 +89,7 @@ class DemoResult:
     database_url: str
     artifact_root: str
     seconds: float
+    release: DemoRelease | None = None
 
     @property
     def baseline(self) -> ModelResult:
@@ -177,7 +203,7 @@ def _fold_runs(
 def _track(
     client: Client, sk: SimpleNamespace, experiment_id: str, candidate: _Candidate,
     data: Any, folds: int, baseline_auc: float | None,
-) -> ModelResult:  # fmt: skip
+) -> tuple[ModelResult, Any]:  # fmt: skip
     """Train, cross-validate and evaluate one candidate as a run (failed if anything raises)."""
     tags = {BASELINE_TAG: str(candidate.is_baseline).lower(), "dataset": DATASET, "demo": "true"}
     run = client.create_run(experiment_id, run_name=candidate.name, tags=tags)
@@ -204,7 +230,7 @@ def _track(
         client.set_terminated(run.id, RunStatus.FAILED)
         raise
     fold_ids = tuple(run_id for run_id, _ in folded)
-    return ModelResult(candidate.name, run.id, candidate.is_baseline, metrics, fold_ids)
+    return ModelResult(candidate.name, run.id, candidate.is_baseline, metrics, fold_ids), model
 
 
 def _load_data(sk: SimpleNamespace, *, seed: int, test_size: float) -> SimpleNamespace:
@@ -228,10 +254,13 @@ def run_demo(
     seed: int = 42,
     test_size: float = 0.25,
     progress: Callable[[str], None] | None = None,
+    release: bool = True,
 ) -> DemoResult:
     """Train the baseline and three models, track each as a run in ``experiment``, compare them.
 
-    ``progress`` is called with a short message before each model, for a spinner or a log.
+    With ``release`` (and a local store) the best model is then registered, evaluated, approved
+    by :data:`DEMO_APPROVER` and promoted to ``champion`` of :data:`DEMO_MODEL`.
+    ``progress`` is called with a short message before each step, for a spinner or a log.
     Raises MissingDependencyError without scikit-learn or pandas.
     """
     _check(isinstance(folds, int) and 2 <= folds <= 10, "folds", "an integer from 2 to 10", folds)
@@ -241,17 +270,69 @@ def run_demo(
     data = _load_data(sk, seed=seed, test_size=test_size)
     experiment_id = client.get_or_create_experiment(experiment).experiment_id
     results: list[ModelResult] = []
+    fitted: dict[str, Any] = {}
     for candidate in _candidates(sk, seed):
         if progress is not None:
             progress(f"training {candidate.name}")
         baseline_auc = results[0].auc if results else None
-        results.append(_track(client, sk, experiment_id, candidate, data, folds, baseline_auc))
+        result, model = _track(client, sk, experiment_id, candidate, data, folds, baseline_auc)
+        results.append(result)
+        fitted[result.run_id] = model
+    models = tuple(sorted(results, key=lambda r: r.auc, reverse=True))
     remote = client.is_remote
+    released = None
+    if release and not remote:
+        if progress is not None:
+            progress(f"releasing {models[0].name}")
+        released = _release(client, data, models[0], fitted[models[0].run_id])
     return DemoResult(
         experiment_id=experiment_id,
         experiment_name=experiment,
-        models=tuple(sorted(results, key=lambda r: r.auc, reverse=True)),
+        models=models,
         database_url=client.uri if remote else client.settings.resolved_database_url(),
         artifact_root="(on the server)" if remote else client.settings.resolved_artifact_root(),
         seconds=time.perf_counter() - started,
+        release=released,
     )
+
+
+def _release(client: Client, data: Any, best: ModelResult, model: Any) -> DemoRelease:
+    """Register the best model and take it through the gates and an approval to ``champion``."""
+    from loopline.client.environment import os_user
+    from loopline.errors import PermissionDeniedError
+    from loopline.modeling.logged import log_model
+    from loopline.tracking.service import TrackingService
+
+    backend, registry, release = client.backend, client.registry, client.release
+    assert isinstance(backend, TrackingService)
+    me = os_user()
+    approver = DEMO_APPROVER if me != DEMO_APPROVER else f"{DEMO_APPROVER}-2"
+    info = log_model(
+        backend, registry, best.run_id, model, "model", input_example=data.x_train.head(20),
+        registered_model_name=DEMO_MODEL, actor=me,
+    )  # fmt: skip
+    assert info.model_version is not None
+    name, number = DEMO_MODEL, info.model_version.version
+    release.set_policy(name, {"baseline_margin": DEMO_MARGIN, "required_approvals": 1}, actor=me)
+    evaluation = release.evaluate(
+        info.model_version.uri, data.x_test.assign(target=data.y_test), target="target",
+        train_data=data.x_train.assign(target=data.y_train), actor=me,
+    )  # fmt: skip
+    gates = release.gates(name, number)
+    release.validate(name, number, actor=me, reason="the demo's best model")
+    release.request_approval(name, number, actor=me, reason=f"beats the baseline: {best.name}")
+    try:
+        release.approve(name, number, actor=me, reason="my own model")
+        refused = ""
+    except PermissionDeniedError as exc:
+        refused = exc.message
+    release.approve(name, number, actor=approver, reason="evidence reviewed in the demo")
+    release.promote(name, number, alias="champion", actor=me, reason="approved by a second person")
+    metrics = evaluation.result["model"]["metrics"]
+    baseline = evaluation.result["baseline"]["metrics"]
+    return DemoRelease(
+        model_uri=info.model_version.uri, version=number, registrant=me, approver=approver,
+        auc=metrics["auc"], baseline_auc=baseline["auc"], margin=metrics["auc"] - baseline["auc"],
+        gates_passed=gates.passed, self_approval_refused=refused,
+        champion_uri=f"models:/{name}@champion",
+    )  # fmt: skip

@@ -16,7 +16,7 @@ import pytest
 from typer.testing import Result
 
 import loopline
-from loopline.demo import DEMO_EXPERIMENT, run_demo
+from loopline.demo import DEMO_EXPERIMENT, DEMO_MODEL, run_demo
 from loopline.errors import InvalidArgumentError, MissingDependencyError
 
 Invoke = Callable[..., Result]
@@ -32,7 +32,8 @@ def test_run_demo_tracks_every_model_against_the_baseline(client: loopline.Clien
     result = run_demo(client, folds=2, progress=messages.append)
     assert [m.auc for m in result.models] == sorted((m.auc for m in result.models), reverse=True)
     assert len(result.models) == 4
-    assert len(messages) == 4
+    assert messages[-1] == f"releasing {result.models[0].name}"
+    assert len(messages) == 5
     baseline = result.baseline
     assert baseline.name == "baseline (majority)"
     assert baseline.auc == pytest.approx(0.5)
@@ -51,6 +52,35 @@ def test_run_demo_tracks_every_model_against_the_baseline(client: loopline.Clien
     assert all(m.auc_margin > 0.3 for m in result.models if not m.is_baseline)
     assert result.database_url == client.settings.resolved_database_url()
     assert result.artifact_root == client.settings.resolved_artifact_root()
+
+
+def test_run_demo_releases_the_best_model_through_gates_and_a_second_approver(
+    client: loopline.Client,
+) -> None:
+    result = run_demo(client, folds=2)
+    release = result.release
+    assert release is not None
+    best = result.models[0]
+    champion = client.registry.resolve(release.champion_uri)
+    assert (champion.name, champion.version, champion.run_id) == (DEMO_MODEL, 1, best.run_id)
+    assert champion.status.value == "approved"
+    assert release.gates_passed
+    assert release.margin == pytest.approx(best.auc_margin)
+    assert "separation of duties" in release.self_approval_refused
+    approvals = client.release.list_approvals(DEMO_MODEL, 1)
+    assert [(a.approver, a.valid) for a in approvals] == [(release.approver, True)]
+    assert release.approver != release.registrant == champion.created_by
+    assert client.registry.audit.verify().ok
+    second = run_demo(client, folds=2).release
+    assert second is not None
+    assert second.version == 2
+    assert client.registry.resolve(second.champion_uri).version == 2
+    assert client.release.rollback(DEMO_MODEL, actor="ops", reason="demo").version == 1
+
+
+def test_run_demo_without_release_registers_nothing(client: loopline.Client) -> None:
+    assert run_demo(client, folds=2, release=False).release is None
+    assert client.registry.list_registered_models() == []
 
 
 def test_run_demo_twice_adds_runs(client: loopline.Client) -> None:
@@ -92,8 +122,10 @@ def test_demo_command_json(invoke: Invoke, client: loopline.Client) -> None:
     assert result.exit_code == 0, result.output
     body = json.loads(result.stdout)
     assert sorted(body) == [
-        "artifact_root", "database_url", "experiment_id", "experiment_name", "models", "seconds",
+        "artifact_root", "database_url", "experiment_id", "experiment_name", "models", "release",
+        "seconds",
     ]  # fmt: skip
+    assert body["release"]["champion_uri"] == f"models:/{DEMO_MODEL}@champion"
     assert body["experiment_name"] == "as-json"
     assert [m["is_baseline"] for m in body["models"]][-1] is True
     run_ids = {run.id for run in _parent_runs(client, "as-json")}
@@ -132,6 +164,7 @@ def test_console_script_demo_in_a_fresh_folder(tmp_path: Path) -> None:
     assert database_url in done.stdout
     assert str(home / "artifacts") in done.stdout
     assert "loopline runs list --experiment loopline-demo" in done.stdout
+    assert f"is now models:/{DEMO_MODEL}@champion" in done.stdout
     client = loopline.Client(settings=loopline.Settings(home=home))
     assert client.uri == database_url
     runs = _parent_runs(client)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Annotated, Any
 
 import typer
@@ -9,7 +10,7 @@ from rich.table import Table
 from rich.text import Text
 
 from loopline.cli import JsonOption, UriOption, open_client, render
-from loopline.demo import DEMO_EXPERIMENT, DemoResult, run_demo
+from loopline.demo import DEMO_EXPERIMENT, DemoRelease, DemoResult, run_demo
 from loopline.wire import encode_float
 
 __all__ = ["demo", "demo_json", "demo_table"]
@@ -57,6 +58,7 @@ def demo_json(result: DemoResult) -> dict[str, Any]:
             }
             for m in result.models
         ],
+        "release": None if result.release is None else asdict(result.release),
     }
 
 
@@ -76,6 +78,26 @@ def _print_summary(result: DemoResult) -> None:
     second = result.models[1].run_id if len(result.models) > 1 else result.baseline.run_id
     out.print(f"  loopline runs compare {best.run_id} {second}", soft_wrap=True)
     out.print(f"  loopline runs get {best.run_id}", soft_wrap=True)
+    if result.release is not None:
+        _print_release(result.release)
+
+
+def _print_release(release: DemoRelease) -> None:
+    out = render.console()
+    name, version = release.model_uri.removeprefix("models:/").rsplit("/", 1)
+    out.print(
+        f"Released: {release.model_uri} (AUC {release.auc:.4f} vs baseline "
+        f"{release.baseline_auc:.4f}, gates {'passed' if release.gates_passed else 'failed'}) "
+        f"is now {release.champion_uri}.",
+        soft_wrap=True,
+    )
+    if release.self_approval_refused:
+        out.print(f"  Self-approval refused: {release.self_approval_refused}", soft_wrap=True)
+    out.print(f"  Approved by {release.approver!r}, registered by {release.registrant!r}.")
+    out.print(f"  loopline models card {name} {version}", soft_wrap=True)
+    out.print(f"  loopline approvals list {name} {version}", soft_wrap=True)
+    out.print(f"  loopline lineage {release.model_uri}", soft_wrap=True)
+    out.print("  loopline audit verify", soft_wrap=True)
 
 
 def demo(
@@ -87,7 +109,7 @@ def demo(
     uri: UriOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Train a few models and a majority-class baseline, track them, and compare them."""
+    """Train a few models and a baseline, track and compare them, release the best one."""
     client = open_client(uri)
     if as_json:
         render.print_json(
