@@ -49,6 +49,6 @@ def create_app(tracking: TrackingService, settings: Settings | None = None) -> F
     app.include_router(models.router)
     app.include_router(users.users_router)
     app.include_router(users.tokens_router)
-    app.include_router(users.whoami_router)
     app.include_router(lineage_routes.router)
+    app.include_router(users.whoami_router)
     return app
