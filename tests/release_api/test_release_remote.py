@@ -57,9 +57,9 @@ def test_the_sdk_releases_over_rest_as_the_token_s_user(
     alice, bob, eve = (server.sdk(user).release for user in ("alice", "bob", "eve"))
     assert isinstance(alice, RemoteRelease)
 
-    assert (
-        alice.set_policy(name, {"required_approvals": 1}, actor="mallory").required_approvals == 1
-    )
+    with pytest.raises(PermissionDeniedError, match="approver"):
+        alice.set_policy(name, {"required_approvals": 1}, actor="mallory")
+    assert bob.set_policy(name, {"required_approvals": 1}, actor="mallory").required_approvals == 1
     stored = alice.evaluate(f"models:/{name}/1", test, target="y", train_data=train,
                             importance=False, actor="mallory")  # fmt: skip
     assert isinstance(stored, StoredEvaluation)
@@ -157,7 +157,7 @@ def test_errors_are_the_local_ones(
     backend: Any = local.backend
     log_model(backend, local.registry, run_id, model, "model", input_example=example,
               registered_model_name=name, actor="alice")  # fmt: skip
-    remote_errors = _errors(server.sdk("alice").release, name)
+    remote_errors = _errors(server.sdk("ana").release, name)  # an approver may set policies
     assert remote_errors == _errors(local.release, name)
     assert [kind for kind, _ in remote_errors] == [
         "InvalidStateError", "InvalidStateError", "InvalidArgumentError", "InvalidArgumentError",
@@ -170,10 +170,12 @@ def test_the_sdk_functions_and_the_cli_with_a_token(
 ) -> None:
     train, test = cancer
     server.train("alice", _fit(train), train.drop(columns=["y"]).head(10), name=name)
+    monkeypatch.setenv("LOOPLINE_TOKEN", server.tokens["bob"])
+    loopline.set_uri(server.url)
+    assert loopline.models.set_policy(name, baseline_margin=0.01).baseline_margin == 0.01
     monkeypatch.setenv("LOOPLINE_TOKEN", server.tokens["alice"])
     loopline.set_uri(server.url)
     try:
-        assert loopline.models.set_policy(name, baseline_margin=0.01).baseline_margin == 0.01
         loopline.evaluate(f"models:/{name}/1", test, target="y", train_data=train,
                           importance=False)  # fmt: skip
         assert loopline.models.gates(name, 1).passed
@@ -204,3 +206,47 @@ def test_the_sdk_functions_and_the_cli_with_a_token(
     gates = runner.invoke(app, ["models", "gates", name, "1", "--uri", server.url],
                           env={"LOOPLINE_TOKEN": server.tokens["dave"]})  # fmt: skip
     assert (gates.exit_code, "beats_baseline" in gates.output) == (0, True)
+
+
+class Threshold:
+    """Custom code: logged as a pickle, loadable only when trusted or approved."""
+
+    def __init__(self, model: Any) -> None:
+        self.inner = model
+        self.feature_names_in_ = model.feature_names_in_
+
+    def predict(self, X: Any) -> Any:
+        return self.inner.predict(X)
+
+    def predict_proba(self, X: Any) -> Any:
+        return self.inner.predict_proba(X)
+
+
+def test_load_model_over_rest_trusts_a_pickle_only_once_approved(
+    server: ReleaseServer, name: str, cancer: Frames, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from loopline.registry import RegistryService
+
+    train, test = cancer
+    features = test.drop(columns=["y"]).head(5)
+    model = Threshold(_fit(train))
+    server.train("alice", model, train.drop(columns=["y"]).head(10), name=name)
+    monkeypatch.setenv("LOOPLINE_TOKEN", server.tokens["alice"])
+    loopline.set_uri(server.url)
+    try:
+        with pytest.raises(InvalidStateError, match="pickle"):
+            loopline.load_model(f"models:/{name}/1")
+        # The server never unpickles on a caller's word: an operator with store access vouches.
+        registry = RegistryService(server.tracking.store, server.audit)
+        ReleaseService(server.tracking, registry, None, server.audit).evaluate(
+            f"models:/{name}/1", test, target="y", train_data=train, importance=False,
+            trusted=True, actor="alice",
+        )  # fmt: skip
+        path = server.path(name, 1)
+        server.ok("alice", "POST", f"{path}/validate", json={"reason": "gates pass"})
+        server.ok("alice", "POST", f"{path}/request-approval", json={"reason": "review"})
+        server.ok("bob", "POST", f"{path}/approvals", json={"decision": "approve", "reason": "ok"})
+        loaded = loopline.load_model(f"models:/{name}/1")
+        assert list(loaded.predict(features)) == list(model.predict(features))
+    finally:
+        loopline.set_uri(None)

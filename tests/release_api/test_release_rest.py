@@ -49,7 +49,7 @@ def _pending(
                             json={"run_id": run_id, "artifact_path": "model"})  # fmt: skip
     number = int(version["version"])
     path = server.path(name, number)
-    server.ok(registrant, "PUT", f"{server.path(name)}/policy",
+    server.ok("ana", "PUT", f"{server.path(name)}/policy",
               json={"required_approvals": approvals})  # fmt: skip
     server.ok(registrant, "POST", f"{path}/evaluations", json=server.evaluation(test, train))
     server.ok(registrant, "POST", f"{path}/validate", json={"reason": "gates pass"})
@@ -81,6 +81,8 @@ def test_two_approvers_release_alice_s_model(
         assert (error["details"]["user"], error["details"]["required"]) == (user, required)
     _error(server.call("dave", "POST", f"{path}/validate", json={}), 403)
     _error(server.call("dave", "PUT", f"{server.path(name)}/policy", json={}), 403)
+    lowered = server.call("alice", "PUT", f"{server.path(name)}/policy", json={})
+    assert _error(lowered, 403)["details"]["required"] == "approver"  # a registrant can't relax it
 
     approval = _decide(server, "bob", name, version).json()
     assert (approval["approver"], approval["decision"], approval["valid"]) == (
@@ -231,7 +233,7 @@ def test_bad_requests_are_4xx_and_change_nothing(
         ("GET", f"{server.path('nope')}/versions/1/gates", {}),
     ]  # fmt: skip
     for method, path, kwargs in cases:
-        response = server.call("alice", method, path, **kwargs)
+        response = server.call("ana" if path == policy else "alice", method, path, **kwargs)
         assert 400 <= response.status_code < 500, (path, response.text)
         assert response.json()["error"]["message"], response.text
     assert server.ok("dave", "GET", policy)["required_approvals"] == 1
@@ -261,7 +263,7 @@ def test_every_step_is_audited_with_its_actor_and_the_chain_holds(
                                  "--object-id", name, "--uri", server.store_uri,
                                  "--json"])  # fmt: skip
     actions = [(e["actor"], e["action"]) for e in json.loads(policy.output)["events"]]
-    assert ("alice", "release_policy.set") in actions
+    assert ("ana", "release_policy.set") in actions
     alias = runner.invoke(app, ["audit", "list", "--object-type", "alias", "--object-id",
                                 f"{name}@champion", "--uri", server.store_uri,
                                 "--json"])  # fmt: skip

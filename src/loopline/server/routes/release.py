@@ -147,7 +147,11 @@ def get_policy(name: str, service: Service) -> dict[str, Any]:
     return service.get_policy(name).to_dict()
 
 
-@router.put("/{name:path}/policy", summary="Set a model's release policy (audited)")
+@router.put(
+    "/{name:path}/policy",
+    summary="Set a model's release policy (approver role; audited)",
+    dependencies=[Approver],
+)
 def set_policy(
     name: str,
     body: Annotated[dict[str, JsonValue], Body(description=_POLICY_FIELDS)],
