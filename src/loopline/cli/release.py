@@ -17,6 +17,7 @@ import typer
 from rich.table import Table
 
 from loopline.cli import JsonOption, UriOption, open_client, render
+from loopline.cli.evaluations import evaluation, print_evaluation
 from loopline.entities import ModelVersion, ReleasePolicy
 from loopline.entities.release import FAIRNESS_DIRECTIONS
 from loopline.errors import InvalidArgumentError
@@ -187,10 +188,7 @@ def evaluate(
     if json_output:
         render.print_json(asdict(stored))
         return
-    comparison = stored.result.get("comparison") or {}
-    render.console().print(
-        f"Evaluation {stored.id} of {name} v{version}: {comparison}", soft_wrap=True, markup=False
-    )
+    print_evaluation(stored)
 
 
 def gates(
@@ -277,6 +275,6 @@ def history(
 def register(app: typer.Typer) -> None:
     """Add the release commands (and the ``policy`` group) to the ``loopline models`` app."""
     app.add_typer(policy_app, name="policy")
-    for command in (evaluate, gates, validate, request_approval, promote, rollback, retire,
-                    history):  # fmt: skip
+    for command in (evaluate, evaluation, gates, validate, request_approval, promote, rollback,
+                    retire, history):  # fmt: skip
         app.command(command.__name__.replace("_", "-"))(command)
