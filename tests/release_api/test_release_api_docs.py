@@ -25,7 +25,7 @@ def test_every_command_and_sdk_function_is_documented() -> None:
     commands = [f"loopline models {c.name}" for c in models.registered_commands]
     commands += [f"loopline models policy {c.name}" for c in release.policy_app.registered_commands]
     commands += [f"loopline approvals {c.name}" for c in approvals.app.registered_commands]
-    assert len(commands) == 13
+    assert len(commands) == 14
     for command in commands:
         assert command in DOC, command
     for function in ("get_policy", "set_policy", "gates", "validate", "request_approval",
