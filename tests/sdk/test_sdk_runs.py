@@ -68,6 +68,18 @@ def test_end_run_with_status(
     loopline.end_run()  # nothing active: nothing to do
 
 
+def test_a_run_ended_inside_its_with_block_keeps_its_status(
+    experiment: Any, client: loopline.Client
+) -> None:
+    with loopline.start_run() as run:
+        loopline.end_run("killed")
+    assert client.get_run(run.id).info.status is RunStatus.KILLED
+    with loopline.start_run() as failed:
+        loopline.end_run("failed")
+        assert loopline.active_run() is None
+    assert client.get_run(failed.id).info.status is RunStatus.FAILED
+
+
 def test_run_name_and_tags(experiment: Any, client: loopline.Client) -> None:
     with loopline.start_run(run_name="baseline", tags={"team": "risk", "epoch_count": 3}) as run:
         pass

@@ -98,6 +98,8 @@ class ActiveRun:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        if self.ended:  # end_run() inside the block already set the status it wanted
+            return
         if exc_type is None:
             status = RunStatus.FINISHED
         elif issubclass(exc_type, KeyboardInterrupt):
