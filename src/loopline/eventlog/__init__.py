@@ -1,0 +1,1 @@
+"""Predictions and outcomes: an append-only, columnar event log."""

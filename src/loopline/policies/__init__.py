@@ -1,0 +1,1 @@
+"""Decision policies: rules that turn model outputs into business actions."""
