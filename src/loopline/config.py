@@ -49,6 +49,13 @@ class Settings(BaseSettings):
         default=None,
         description="Root of the artifact store: a local folder or an s3://bucket/prefix URL.",
     )
+    eventlog_root: Path | None = Field(
+        default=None,
+        description=(
+            "Folder of the prediction and outcome log (journals and Parquet segments); unset: "
+            "`eventlog/` beside a local store folder, else under `home`."
+        ),
+    )
     token: SecretStr | None = Field(
         default=None,
         description=(
@@ -174,3 +181,16 @@ class Settings(BaseSettings):
         if url.startswith("sqlite:///") and not self.database_url:
             return str(Path(url.removeprefix("sqlite:///")).parent / "artifacts")
         return str(self.home.absolute() / "artifacts")
+
+    def resolved_eventlog_root(self) -> Path:
+        """The event log folder: explicit, beside a local store folder, or under ``home``.
+
+        Examples:
+            >>> str(Settings(home="/tmp/ll").resolved_eventlog_root())
+            '/tmp/ll/eventlog'
+        """
+        if self.eventlog_root is not None:
+            return self.eventlog_root.absolute()
+        if self.uri and not is_remote_uri(self.uri) and "://" not in self.uri:
+            return Path(self.uri).absolute() / "eventlog"
+        return self.home.absolute() / "eventlog"
