@@ -23,7 +23,7 @@ __all__ = ["SCHEMA_REVISION", "open_engine"]
 
 # The Alembic head revision. A test checks it against the migrations folder, so opening an
 # up-to-date store never has to import Alembic.
-SCHEMA_REVISION = "0005"
+SCHEMA_REVISION = "0006"
 SQLITE_BUSY_TIMEOUT_MS = 60_000
 _MIGRATION_LOCK_KEY = 7_154_203_011  # pg_advisory_xact_lock key shared by all loopline processes
 

@@ -409,3 +409,41 @@ class ModelCardRow(Base):
     sections_json: Mapped[str] = mapped_column(Text)
     updated_by: Mapped[str] = mapped_column(String(256))
     updated_at: Mapped[int] = mapped_column(BigInteger)
+
+
+# -- deployments (migration 0006) -----------------------------------------------------------------
+
+
+class DeploymentRow(Base):
+    """A named deployment: its current revision and kill switch (the config is in its revisions)."""
+
+    __tablename__ = "deployments"
+
+    deployment_id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(128), unique=True)
+    revision: Mapped[int] = mapped_column(Integer)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    kill_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_by: Mapped[str] = mapped_column(String(256))
+    created_at: Mapped[int] = mapped_column(BigInteger)
+    updated_by: Mapped[str] = mapped_column(String(256))
+    updated_at: Mapped[int] = mapped_column(BigInteger)
+
+
+class DeploymentRevisionRow(Base):
+    """One revision (1, 2, 3...) of a deployment's whole configuration, as JSON."""
+
+    __tablename__ = "deployment_revisions"
+    __table_args__ = (
+        UniqueConstraint("deployment_id", "revision", name="uq_deployment_revisions_revision"),
+    )
+
+    revision_id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    deployment_id: Mapped[int] = mapped_column(
+        ForeignKey("deployments.deployment_id", ondelete="CASCADE"), index=True
+    )
+    revision: Mapped[int] = mapped_column(Integer)
+    config_json: Mapped[str] = mapped_column(Text)
+    created_by: Mapped[str] = mapped_column(String(256))
+    created_at: Mapped[int] = mapped_column(BigInteger)
+    reason: Mapped[str | None] = mapped_column(Text, nullable=True)
