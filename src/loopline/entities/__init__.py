@@ -9,6 +9,12 @@ from loopline.entities.audit import AuditEvent, VerificationResult
 from loopline.entities.auth import ApiToken, Role, User
 from loopline.entities.cards import CardDataset, CardEvaluation, CardRevision, ModelCard
 from loopline.entities.datasets import Dataset, DatasetVersion, RunInput, VersionStatus
+from loopline.entities.deployments import (
+    Challenger,
+    Deployment,
+    DeploymentRevision,
+    ResolvedDeployment,
+)
 from loopline.entities.lineage import Edge, LineageGraph, Node, NodeKind
 from loopline.entities.models import (
     ModelVersion,
@@ -46,8 +52,11 @@ __all__ = [
     "CardDataset",
     "CardEvaluation",
     "CardRevision",
+    "Challenger",
     "Dataset",
     "DatasetVersion",
+    "Deployment",
+    "DeploymentRevision",
     "Edge",
     "Experiment",
     "FileInfo",
@@ -64,6 +73,7 @@ __all__ = [
     "Page",
     "RegisteredModel",
     "ReleasePolicy",
+    "ResolvedDeployment",
     "Role",
     "Run",
     "RunData",

@@ -14,6 +14,7 @@ from loopline.store.audit import AuditTables
 from loopline.store.auth import AuthTables
 from loopline.store.cards import CardTables
 from loopline.store.datasets import DatasetTables
+from loopline.store.deployments import DeploymentTables
 from loopline.store.experiments import ExperimentTables
 from loopline.store.models import ModelTables
 from loopline.store.release import ReleaseTables
@@ -33,5 +34,6 @@ class SqlTrackingStore(
     AuthTables,
     ReleaseTables,
     CardTables,
+    DeploymentTables,
 ):
     """Tracking metadata in a SQL database chosen by URL (SQLite or PostgreSQL)."""
