@@ -35,7 +35,9 @@ def test_create_then_get_holds_the_whole_config(service: DeploymentService) -> N
         "churn-api", "models:/churn@champion", policy=POLICY, logging="durable",
         challenger=CANARY, description="Churn scoring", tags={"team": "risk"}, actor="ana",
     )  # fmt: skip
-    assert made.revision == 1 and made.enabled and made.kill_reason is None
+    assert made.revision == 1
+    assert made.enabled
+    assert made.kill_reason is None
     assert made.challenger == Challenger("models:/churn@challenger", "canary", 0.2, "customer_id")
     assert (made.logging, made.tags, made.created_by, made.updated_by) == (
         "durable", {"team": "risk"}, "ana", "ana",
@@ -50,8 +52,10 @@ def test_update_makes_a_revision_and_keeps_fields_not_given(
     service.create_deployment("churn-api", "models:/churn@champion", policy=POLICY,
                               challenger=CANARY, actor="ana")  # fmt: skip
     updated = service.update_deployment("churn-api", logging="off", actor="bob", reason="cost")
-    assert updated.revision == 2 and updated.logging == "off"
-    assert updated.policy == POLICY and updated.challenger is not None  # kept
+    assert updated.revision == 2
+    assert updated.logging == "off"
+    assert updated.policy == POLICY
+    assert updated.challenger is not None
     assert (updated.created_by, updated.updated_by) == ("ana", "bob")
     removed = service.update_deployment("churn-api", challenger=None, policy=None, actor="bob")
     assert (removed.revision, removed.challenger, removed.policy) == (3, None, None)
@@ -74,7 +78,8 @@ def test_an_update_that_changes_nothing_stores_nothing(
 ) -> None:
     service.create_deployment("churn-api", "models:/churn@champion", actor="ana")
     same = service.update_deployment("churn-api", logging="async", actor="bob")
-    assert same.revision == 1 and len(service.list_revisions("churn-api")) == 1
+    assert same.revision == 1
+    assert len(service.list_revisions("churn-api")) == 1
     assert len(_events(audit)) == 1
 
 
@@ -121,7 +126,9 @@ def test_kill_and_enable_are_revisions_and_audited(
         ("oncall", "deployment.kill", "churn-api"), ("ana", "deployment.enable", "churn-api"),
     ]  # fmt: skip
     assert audit.list(object_type="deployment")[1].details["reason"] == "drift alert"
-    with pytest.raises(InvalidArgumentError, match="'reason' parameter of DeploymentService.kill"):
+    with pytest.raises(
+        InvalidArgumentError, match=r"'reason' parameter of DeploymentService\.kill"
+    ):
         service.kill("churn-api", reason=" ", actor="oncall")
 
 
@@ -146,16 +153,20 @@ def test_resolve_follows_the_alias(service: DeploymentService, store: SqlTrackin
     service.create_deployment("churn-api", "models:/churn@champion", challenger=CANARY,
                               actor="ana")  # fmt: skip
     resolved = service.resolve("churn-api")
-    assert resolved.champion is not None and resolved.challenger is not None
+    assert resolved.champion is not None
+    assert resolved.challenger is not None
     assert (resolved.champion.version, resolved.challenger.version) == (1, 2)
-    assert resolved.champion.aliases == ["champion"] and resolved.errors == {}
+    assert resolved.champion.aliases == ["champion"]
+    assert resolved.errors == {}
     store.set_model_alias("churn", "champion", 2, now=5)  # a promotion moves the alias
     moved = service.resolve("churn-api")
-    assert moved.champion is not None and moved.champion.version == 2
+    assert moved.champion is not None
+    assert moved.champion.version == 2
     assert moved.champion.aliases == ["challenger", "champion"]
     store.delete_model_alias("churn", "challenger", now=6)
     gone = service.resolve("churn-api")
-    assert gone.challenger is None and "models:/churn@challenger" in gone.errors["challenger"]
+    assert gone.challenger is None
+    assert "models:/churn@challenger" in gone.errors["challenger"]
     assert gone.champion is not None  # the champion still serves
 
 
@@ -163,7 +174,8 @@ def test_resolve_follows_the_alias(service: DeploymentService, store: SqlTrackin
 def test_resolve_fixed_versions_and_latest(service: DeploymentService, uri: str) -> None:
     service.create_deployment("d", uri, actor="ana")
     champion = service.resolve("d").champion
-    assert champion is not None and champion.version == (2 if uri.endswith("latest") else 1)
+    assert champion is not None
+    assert champion.version == (2 if uri.endswith("latest") else 1)
 
 
 def test_duplicate_name_is_refused(service: DeploymentService) -> None:
@@ -255,7 +267,9 @@ def test_list_pages_by_name(service: DeploymentService) -> None:
     for name in ("c", "a", "b"):
         service.create_deployment(name, "models:/fraud/1", actor="ana")
     first = service.list_deployments(max_results=2)
-    assert [d.name for d in first] == ["a", "b"] and first.next_token
+    assert [d.name for d in first] == ["a", "b"]
+    assert first.next_token
     rest = service.list_deployments(max_results=2, page_token=first.next_token)
-    assert [d.name for d in rest] == ["c"] and rest.next_token is None
+    assert [d.name for d in rest] == ["c"]
+    assert rest.next_token is None
     assert [d.name for d in service.list_deployments(name_contains="b")] == ["b"]
