@@ -15,6 +15,7 @@ from loopline.entities.deployments import (
     DeploymentRevision,
     ResolvedDeployment,
 )
+from loopline.entities.eventlog import OutcomeRecord, PredictionRecord
 from loopline.entities.lineage import Edge, LineageGraph, Node, NodeKind
 from loopline.entities.models import (
     ModelVersion,
@@ -70,7 +71,9 @@ __all__ = [
     "ModelVersionStatus",
     "Node",
     "NodeKind",
+    "OutcomeRecord",
     "Page",
+    "PredictionRecord",
     "RegisteredModel",
     "ReleasePolicy",
     "ResolvedDeployment",

@@ -1,0 +1,179 @@
+"""Reads: a window of predictions, each joined to the latest of its outcomes.
+
+A read covers sealed segments *and* the journals not sealed yet (live writers' included, up to
+their last whole line), so what ``append`` acknowledged is readable at once. Journals are read
+first, then the segments listed, and a segment sealed from a journal already read is skipped:
+a journal sealed during the read is counted once, never twice, never zero times.
+
+Outcomes: several may name one prediction; the latest by ``timestamp`` wins, ties broken by
+arrival (``received_at``). The join is Arrow's hash join, columnar all the way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+from loopline.errors import InvalidArgumentError
+from loopline.eventlog.encode import date_of
+from loopline.eventlog.journal import list_journals, read_complete
+from loopline.eventlog.schema import PARTITIONS, partitioning_schema, require_pyarrow, stored
+from loopline.eventlog.seal import parse_journal, to_stored
+
+__all__ = ["OUTCOME_JOINED", "latest_outcomes", "read_table", "to_ms", "window_filter"]
+
+OUTCOME_JOINED = {
+    "timestamp": "outcome_timestamp",
+    "label": "label",
+    "label_number": "label_number",
+    "value": "value",
+    "accepted": "accepted",
+    "source": "outcome_source",
+}
+"""Outcome columns as they appear beside a prediction in a joined read."""
+
+
+def to_ms(value: Any, name: str) -> int | None:
+    """Epoch milliseconds of an int (ms), a datetime (naive = UTC), a date or an ISO string."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            raise InvalidArgumentError(
+                f"The {name!r} parameter must be epoch milliseconds, a datetime, a date or an "
+                f"ISO 8601 string. Got {value!r} instead.",
+                field=name,
+            ) from None
+    if isinstance(value, datetime):
+        aware = value if value.tzinfo else value.replace(tzinfo=UTC)
+        return int(aware.timestamp() * 1000)
+    if isinstance(value, date):
+        return int(datetime(value.year, value.month, value.day, tzinfo=UTC).timestamp() * 1000)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    raise InvalidArgumentError(
+        f"The {name!r} parameter must be epoch milliseconds, a datetime, a date or an ISO 8601 "
+        f"string. Got {value!r} instead.",
+        field=name,
+    )
+
+
+def window_filter(start: int | None, end: int | None, deployment: str | None) -> Any:
+    """The Arrow expression of ``start <= timestamp < end`` (and the deployment)."""
+    pa = require_pyarrow()
+    ds = pa.dataset
+    expr = None
+    ts = pa.timestamp("ms", tz="UTC")
+    conds = []
+    if start is not None:
+        conds.append(ds.field("timestamp") >= pa.scalar(start, ts))
+    if end is not None:
+        conds.append(ds.field("timestamp") < pa.scalar(end, ts))
+    if deployment is not None:
+        conds.append(ds.field("deployment") == deployment)
+    for cond in conds:
+        expr = cond if expr is None else expr & cond
+    return expr
+
+
+def _keep(path: Path, table: str, bounds: dict[str, tuple[str | None, str | None]]) -> bool:
+    """Partition pruning on the folder names (``key=value``) before any file is opened."""
+    folders = path.parts[-1 - len(PARTITIONS[table]) : -1]
+    parts = dict(folder.split("=", 1) for folder in folders)
+    for key, (low, high) in bounds.items():
+        value = parts.get(key)
+        if value is None:
+            continue
+        if (low is not None and value < low) or (high is not None and value > high):
+            return False
+    return True
+
+
+def read_table(
+    root: Path,
+    table: str,
+    *,
+    expr: Any = None,
+    bounds: dict[str, tuple[str | None, str | None]] | None = None,
+) -> Any:
+    """Every row of ``table`` (stored schema) matching ``expr``, journals and segments together."""
+    pa = require_pyarrow()
+    parts, seen = [], set()
+    for path in list_journals(root, table):
+        try:
+            data = read_complete(path)
+        except FileNotFoundError:  # sealed and removed since listed: its segments are read below
+            continue
+        seen.add(path.stem)
+        rows = to_stored(parse_journal(data, table), table)
+        parts.append(rows if expr is None else rows.filter(expr))
+    base = root / table
+    depth = "/".join("*" for _ in PARTITIONS[table])
+    files = [
+        str(p)
+        for p in sorted(base.glob(f"{depth}/part-*.parquet"))
+        if p.name[5:-8] not in seen and _keep(p, table, bounds or {})
+    ]
+    if files:
+        dataset = pa.dataset.dataset(
+            files,
+            format="parquet",
+            partitioning=pa.dataset.partitioning(partitioning_schema(table), flavor="hive"),
+            partition_base_dir=str(base),
+        )
+        segment = dataset.to_table(filter=expr)
+        parts.append(segment.select(stored(table).names).cast(stored(table)))
+    if not parts:
+        return stored(table).empty_table()
+    return pa.concat_tables(parts)
+
+
+def latest_outcomes(outcomes: Any) -> Any:
+    """One row per prediction id: its latest outcome (by timestamp, then arrival)."""
+    pa = require_pyarrow()
+    pc = pa.compute
+    if outcomes.num_rows == 0:
+        return outcomes
+    order = outcomes.sort_by(
+        [("prediction_id", "ascending"), ("timestamp", "descending"), ("received_at", "descending")]
+    )
+    ids = order.column("prediction_id").combine_chunks()
+    first = pc.not_equal(ids.slice(1), ids.slice(0, len(ids) - 1))
+    mask = pa.concat_arrays([pa.array([True]), first.fill_null(True)])
+    return order.filter(mask)
+
+
+def outcome_bounds(start: int | None) -> dict[str, tuple[str | None, str | None]]:
+    """Outcome partitions that can hold outcomes of predictions made at or after ``start``."""
+    return {"date": (None if start is None else date_of(start), None)}
+
+
+def prediction_bounds(
+    start: int | None, end: int | None, deployment: str | None
+) -> dict[str, tuple[str | None, str | None]]:
+    bounds: dict[str, tuple[str | None, str | None]] = {
+        "date": (
+            None if start is None else date_of(start),
+            None if end is None else date_of(max(end - 1, 0)),
+        )
+    }
+    if deployment is not None:
+        bounds["deployment"] = (deployment, deployment)
+    return bounds
+
+
+def select(table: Any, columns: Sequence[str] | None) -> Any:
+    if columns is None:
+        return table
+    missing = [c for c in columns if c not in table.column_names]
+    if missing:
+        raise InvalidArgumentError(
+            f"The 'columns' parameter names unknown columns {missing}; known: "
+            f"{', '.join(table.column_names)}.",
+            field="columns",
+        )
+    return table.select(list(columns))
