@@ -1,0 +1,88 @@
+"""loopline's own route: ``POST /deployments/{name}/predict``.
+
+Request: ``{"rows": [{column: value}, ...]}`` or ``{"columns": [...], "data": [[...], ...]}``,
+optionally ``"request_keys": [...]`` (one per row, echoed) and ``"explain": true``.
+
+Answer: ``{"deployment", "model_version", "predictions": [...]}``, each prediction with
+``prediction_id``, ``label``, ``proba`` ({class: p}), ``score`` (probability of the positive
+class of a binary classifier, else null), ``decision`` (null until a policy is attached),
+``model_version``, ``variant``, ``request_key`` and, when asked, ``explanation``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from loopline.serving.endpoint import Endpoint
+from loopline.serving.http import HttpError
+from loopline.serving.runtime import ModelRuntime, Scores
+
+__all__ = ["decode_predict", "encode_predict"]
+
+
+def decode_predict(runtime: ModelRuntime, body: Any) -> tuple[Any, list[Any] | None, bool]:
+    """The batch, the request keys and whether explanations were asked for."""
+    if not isinstance(body, dict):
+        raise HttpError(
+            400, "The request must be a JSON object with 'rows' (or 'columns' and 'data')."
+        )
+    explain = body.get("explain", False)
+    if not isinstance(explain, bool):
+        raise HttpError(400, f"'explain' must be true or false; got {explain!r}.")
+    if "rows" in body:
+        batch = runtime.from_rows(body["rows"], "rows")
+    elif "columns" in body or "data" in body:
+        batch = runtime.from_split(body.get("columns"), body.get("data"), "data")
+    else:
+        raise HttpError(
+            400,
+            "The request needs 'rows' (a list of {column: value} objects) or 'columns' and 'data'.",
+        )
+    keys = body.get("request_keys")
+    count = int(batch.shape[0])
+    if keys is not None:
+        if not isinstance(keys, list) or len(keys) != count:
+            raise HttpError(400, f"'request_keys' must be a list of {count} keys (one per row).")
+        for key in keys:
+            if key is not None and not isinstance(key, str | int):
+                raise HttpError(
+                    400,
+                    f"Each request key must be a string or an integer; got {type(key).__name__}.",
+                )
+    return batch, keys, explain
+
+
+def encode_predict(
+    endpoint: Endpoint,
+    runtime: ModelRuntime,
+    scores: Scores,
+    keys: list[Any] | None,
+    explanations: list[dict[str, Any]] | None,
+) -> dict[str, Any]:
+    predictions = []
+    labels = scores.labels.tolist()
+    classes = runtime.classes
+    probas = scores.proba.tolist() if scores.proba is not None else None
+    binary = probas is not None and len(probas[0]) == 2 if probas else False
+    version = runtime.version
+    for i, label in enumerate(labels):
+        item: dict[str, Any] = {"prediction_id": uuid.uuid4().hex, "label": label}
+        if probas is not None:
+            row = probas[i]
+            names = classes if classes is not None and len(classes) == len(row) else range(len(row))
+            item["proba"] = {str(c): p for c, p in zip(names, row, strict=True)}
+            item["score"] = row[1] if binary else None
+        else:
+            item["score"] = label
+        item["decision"] = None
+        item["model_version"] = version
+        item["variant"] = endpoint.variant
+        if keys is not None:
+            item["request_key"] = keys[i]
+        if explanations is not None:
+            item["explanation"] = explanations[i]
+        if endpoint.policy is not None:
+            item["decision"] = dict(endpoint.policy.decide(item))
+        predictions.append(item)
+    return {"deployment": endpoint.name, "model_version": version, "predictions": predictions}
