@@ -91,12 +91,20 @@ def _finite(value: Any) -> Any:
     return _finite(tolist()) if tolist is not None else value
 
 
+_dumps = json.JSONEncoder(separators=(",", ":"), allow_nan=False, default=_plain).encode
+_quote = json.encoder.encode_basestring_ascii  # a str as a JSON string literal (C speed)
+
+
+def _text(value: str | None) -> str:
+    return "null" if value is None else _quote(value)
+
+
 def to_json_text(value: Any) -> str:
     """Strict JSON text of ``value`` (non-finite floats as null); TypeError when not JSON-able."""
     try:
-        return json.dumps(value, separators=(",", ":"), allow_nan=False, default=_plain)
+        return _dumps(value)
     except ValueError:  # a NaN or an infinity somewhere: the slow path, once
-        return json.dumps(_finite(value), separators=(",", ":"), allow_nan=False)
+        return _dumps(_finite(value))
 
 
 def _json_field(kind: str, index: int, name: str, value: Any) -> str:
@@ -151,7 +159,6 @@ def _check_ms(kind: str, index: int, value: Any) -> int:
 def encode_predictions(records: Iterable[Any]) -> list[bytes]:
     """Journal lines for prediction records (or mappings of their fields), checked first."""
     lines: list[bytes] = []
-    dumps = json.JSONEncoder(separators=(",", ":"), allow_nan=False).encode
     for i, item in enumerate(records):
         r: PredictionRecord = _as_record(PredictionRecord, "Prediction", i, item)
         _check_id("Prediction", i, r.prediction_id)
@@ -176,26 +183,22 @@ def encode_predictions(records: Iterable[Any]) -> list[bytes]:
         decision = r.decision
         if decision is not None and not isinstance(decision, str):
             decision = _json_field("Prediction", i, "decision", decision)
-        row = {
-            "prediction_id": r.prediction_id,
-            "deployment": r.deployment,
-            "model_name": r.model_name,
-            "model_version": r.model_version,
-            "variant": r.variant,
-            "timestamp": _check_ms("Prediction", i, r.timestamp),
-            "inputs": _json_field("Prediction", i, "inputs", r.inputs),
-            "outputs": _json_field("Prediction", i, "outputs", r.outputs),
-            "action": r.action,
-            "rule": r.rule,
-            "queue": r.queue,
-            "decision": decision,
-            "policy_version": r.policy_version,
-            "control": r.control,
-            "latency_ms": None if latency is None or not math.isfinite(latency) else float(latency),
-            "request_key": r.request_key,
-            "date": date_of(r.timestamp),
-        }
-        lines.append(dumps(row).encode() + b"\n")
+        ts = _check_ms("Prediction", i, r.timestamp)
+        inputs = _json_field("Prediction", i, "inputs", r.inputs)
+        outputs = _json_field("Prediction", i, "outputs", r.outputs)
+        lat = "null" if latency is None or not math.isfinite(latency) else repr(float(latency))
+        # Built by hand, not with json.dumps(dict): half the cost on the serving hot path.
+        line = (
+            f'{{"prediction_id":{_quote(r.prediction_id)},"deployment":"{r.deployment}",'
+            f'"model_name":{_quote(r.model_name)},"model_version":{int(r.model_version)},'
+            f'"variant":"{r.variant}","timestamp":{ts},"inputs":{_quote(inputs)},'
+            f'"outputs":{_quote(outputs)},"action":{_text(r.action)},"rule":{_text(r.rule)},'
+            f'"queue":{_text(r.queue)},"decision":{_text(decision)},'
+            f'"policy_version":{_text(r.policy_version)},'
+            f'"control":{"true" if r.control else "false"},"latency_ms":{lat},'
+            f'"request_key":{_text(r.request_key)},"date":"{date_of(ts)}"}}\n'
+        )
+        lines.append(line.encode())
     return lines
 
 
@@ -207,7 +210,6 @@ def _scalar(value: Any) -> Any:
 def encode_outcomes(records: Iterable[Any], *, now: int | None = None) -> list[bytes]:
     """Journal lines for outcome records (or mappings of their fields), checked first."""
     rows: list[dict[str, Any]] = []
-    dumps = json.JSONEncoder(separators=(",", ":"), allow_nan=False).encode
     stamp = time.time_ns() // 1_000_000 if now is None else now
     for i, item in enumerate(records):
         r: OutcomeRecord = _as_record(OutcomeRecord, "Outcome", i, item)
@@ -229,7 +231,7 @@ def encode_outcomes(records: Iterable[Any], *, now: int | None = None) -> list[b
         row = {
             "prediction_id": pid,
             "timestamp": ts,
-            "label": None if label is None else dumps(label),
+            "label": None if label is None else _dumps(label),
             "label_number": number,
             "value": None if value is None else float(value),
             "accepted": accepted,
@@ -240,4 +242,4 @@ def encode_outcomes(records: Iterable[Any], *, now: int | None = None) -> list[b
         rows.append(row)
     for row in rows:  # stamped once all are valid
         row["received_at"] = _received_at()
-    return [dumps(row).encode() + b"\n" for row in rows]
+    return [_dumps(row).encode() + b"\n" for row in rows]
