@@ -27,8 +27,19 @@ def main() -> None:
         while forever or i < count:
             pid = new_prediction_id()
             deployment = "churn" if i % 3 else "fraud"
-            writer.append([PredictionRecord(pid, deployment, "m", 1, now_ms(),
-                                            {"i": i, "worker": worker}, {"score": 0.5})])
+            writer.append(
+                [
+                    PredictionRecord(
+                        pid,
+                        deployment,
+                        "m",
+                        1,
+                        now_ms(),
+                        {"i": i, "worker": worker},
+                        {"score": 0.5},
+                    )
+                ]
+            )
             with out:
                 sys.stdout.write(pid + "\n")
                 sys.stdout.flush()

@@ -1,4 +1,4 @@
-"""Crashes: SIGKILL mid-stream, a torn journal line, a seal cut short. Nothing lost, nothing twice."""
+"""Crashes: SIGKILL mid-stream, a torn journal line, a seal cut short: nothing lost or doubled."""
 
 from __future__ import annotations
 
@@ -57,7 +57,9 @@ def test_sigkill_mid_stream_loses_no_acknowledged_record(tmp_path: Path) -> None
     assert not missing, f"{len(missing)} acknowledged records lost"
 
 
-def _two_day_journal(log: EventLog, make_prediction: Make, tmp_path: Path) -> tuple[Path, Path, list[str]]:
+def _two_day_journal(
+    log: EventLog, make_prediction: Make, tmp_path: Path
+) -> tuple[Path, Path, list[str]]:
     """A sealed two-partition journal and a copy of it as it was before sealing."""
     records = [make_prediction(1_795_000_000_000 + d * 86_400_000) for d in (0, 0, 1)]
     writer = log.writer("durable")

@@ -10,22 +10,26 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pyarrow.dataset as ds
 import pytest
-from conftest import DAY, T0
 
 from loopline.entities.eventlog import OutcomeRecord, PredictionRecord
 from loopline.errors import InvalidArgumentError, InvalidStateError
 from loopline.eventlog import EventLog, new_prediction_id
 
 Make = Callable[..., PredictionRecord]
+DAY = 86_400_000
+T0 = 1_795_000_000_000  # 2026-11-18, as in conftest.py
 
 
 def _files(root: Path, pattern: str) -> list[Path]:
     return sorted(root.glob(pattern))
 
 
-def test_durable_append_is_on_disk_and_readable_before_sealing(log: EventLog, make_prediction: Make) -> None:
+def test_durable_append_is_on_disk_and_readable_before_sealing(
+    log: EventLog, make_prediction: Make
+) -> None:
     records = [make_prediction(T0 + i) for i in range(5)]
     writer = log.writer("durable")
     writer.append(records)
@@ -123,7 +127,8 @@ def test_outcomes_last_wins_history_kept(log: EventLog, make_prediction: Make) -
         {"prediction_id": second.prediction_id, "timestamp": T0 + 30, "label": "stayed"},  # tie
     ])  # fmt: skip
     rows = {r["prediction_id"]: r for r in log.read_predictions().to_pylist()}
-    assert (rows[first.prediction_id]["label"], rows[first.prediction_id]["accepted"]) == ("1", True)
+    winner = rows[first.prediction_id]
+    assert (winner["label"], winner["accepted"]) == ("1", True)
     assert rows[first.prediction_id]["label_number"] == 1.0
     assert rows[second.prediction_id]["label"] == '"stayed"'  # a tie goes to the later arrival
     assert rows[third.prediction_id]["outcome_timestamp"] is None
@@ -150,9 +155,8 @@ def test_outcomes_from_a_dataframe_and_arrow(log: EventLog, make_prediction: Mak
     assert [r["label"] for r in rows] == ["1.0", "0.0", None]
     assert [r["value"] for r in rows] == [10.5, None, 3.0]
     assert rows[0]["outcome_timestamp"] == datetime.fromtimestamp((T0 + 100) / 1000, UTC)
-    import pyarrow as pa
-
-    assert log.log_outcomes(pa.Table.from_pylist([{"prediction_id": records[2].prediction_id, "label": 7}])) == 1
+    arrow = pa.Table.from_pylist([{"prediction_id": records[2].prediction_id, "label": 7}])
+    assert log.log_outcomes(arrow) == 1
     assert log.read_predictions().to_pylist()[2]["label"] == "7"
 
 
