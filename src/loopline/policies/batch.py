@@ -137,8 +137,8 @@ class DecisionBatch:
         names = self._candidates
         rows = []
         for indices, values in zip(
-            self.ranked_index[start:stop].tolist(),
-            self.ranked_value[start:stop].tolist(),
+            _list(self.ranked_index[start:stop]),
+            _list(self.ranked_value[start:stop]),
             strict=True,
         ):
             rows.append(
@@ -150,13 +150,13 @@ class DecisionBatch:
         row = row % len(self)
         one = slice(row, row + 1)
         return {
-            "action": self.action[one].tolist(),
-            "rule": self.rule[one].tolist(),
-            "queue": self.queue[one].tolist() if self.queue is not None else [None],
-            "route": self.route[one].tolist() if self.route is not None else [None],
-            "model_action": self.model_action[one].tolist(),
-            "control": self.control[one].tolist(),
-            "outlier": self.outlier[one].tolist(),
+            "action": _list(self.action[one]),
+            "rule": _list(self.rule[one]),
+            "queue": _list(self.queue[one]) if self.queue is not None else [None],
+            "route": _list(self.route[one]) if self.route is not None else [None],
+            "model_action": _list(self.model_action[one]),
+            "control": _list(self.control[one]),
+            "outlier": _list(self.outlier[one]),
             "outlier_features": self.outlier_features[one],
             "ranked": self._ranked(row, row + 1),
             "score": _floats(self.score[one]) if self.score is not None else [None],
@@ -167,13 +167,13 @@ class DecisionBatch:
         n = len(self)
         none = [None] * n
         return {
-            "action": self.action.tolist(),
-            "rule": self.rule.tolist(),
-            "queue": self.queue.tolist() if self.queue is not None else none,
-            "route": self.route.tolist() if self.route is not None else none,
-            "model_action": self.model_action.tolist(),
-            "control": self.control.tolist(),
-            "outlier": self.outlier.tolist(),
+            "action": _list(self.action),
+            "rule": _list(self.rule),
+            "queue": _list(self.queue) if self.queue is not None else none,
+            "route": _list(self.route) if self.route is not None else none,
+            "model_action": _list(self.model_action),
+            "control": _list(self.control),
+            "outlier": _list(self.outlier),
             "outlier_features": [list(f) for f in self.outlier_features],
             "ranked": [_ranked_json(r) for r in self._ranked()],
             "score": _floats(self.score) if self.score is not None else none,
@@ -188,5 +188,10 @@ class DecisionBatch:
         ]
 
 
+def _list(values: Any) -> list[Any]:
+    """Columns are numpy arrays (many rows) or plain lists (the one-row path)."""
+    return values if isinstance(values, list) else values.tolist()
+
+
 def _floats(values: Any) -> list[float | None]:
-    return [None if v != v else v for v in values.tolist()]
+    return [None if v is None or v != v else v for v in _list(values)]

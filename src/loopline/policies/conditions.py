@@ -268,3 +268,68 @@ def _isin(column: Any, values: list[Any], nulls: Any) -> Any:
     if not values:
         return np.zeros(len(column), bool)
     return np.isin(column, values) & ~nulls
+
+
+RowPredicate = Callable[[Any], bool]
+"""A compiled condition on one row: ``predicate(row) -> bool`` over ``policies.rows.RowValues``."""
+
+
+def _is_null(value: Any) -> bool:
+    return value is None or bool(value != value)
+
+
+def compile_row_condition(spec: Mapping[str, Any], path: str) -> RowPredicate:
+    """The one-row twin of :func:`compile_condition`: same semantics, plain Python, no numpy."""
+    parts: list[RowPredicate] = []
+    for key, value in spec.items():
+        where = f"{path}.{key}"
+        if key in ("and", "or"):
+            inner = [compile_row_condition(p, f"{where}[{i}]") for i, p in enumerate(value)]
+            parts.append(_row_all(inner) if key == "and" else _row_any(inner))
+        elif key == "not":
+            parts.append(_row_negate(compile_row_condition(value, where)))
+        else:
+            name = _input_name(key)
+            for op, operand in value.items():
+                parts.append(_row_leaf(name or key, op, operand, where, reserved=name is None))
+    return parts[0] if len(parts) == 1 else _row_all(parts)
+
+
+def _row_negate(inner: RowPredicate) -> RowPredicate:
+    return lambda row: not inner(row)
+
+
+def _row_all(parts: list[RowPredicate]) -> RowPredicate:
+    return lambda row: all(part(row) for part in parts)
+
+
+def _row_any(parts: list[RowPredicate]) -> RowPredicate:
+    return lambda row: any(part(row) for part in parts)
+
+
+def _row_leaf(field: str, op: str, operand: Any, path: str, *, reserved: bool) -> RowPredicate:
+    where = f"{path}.{op}"
+    get = "reserved_value" if reserved else "get"
+    allowed = frozenset(operand) if op in ("in", "not_in") else frozenset()
+    function = _ORDER.get(op) or _EQUALITY.get(op)
+
+    def predicate(row: Any) -> bool:
+        value = getattr(row, get)(field, path)
+        if _is_null(value):
+            return bool(op == "is_null" and operand)
+        if op == "is_null":
+            return not operand
+        try:
+            if op == "in":
+                return value in allowed
+            if op == "not_in":
+                return value not in allowed
+            assert function is not None
+            return bool(function(value, operand))
+        except TypeError:
+            kind = type(value).__name__
+            raise invalid(
+                where, f"cannot compare the values of {field!r} ({kind}) with {operand!r}"
+            ) from None
+
+    return predicate

@@ -14,10 +14,17 @@ from typing import Any
 import numpy as np
 
 from loopline.policies.batch import DecisionBatch
-from loopline.policies.conditions import Predicate, compile_condition, invalid
+from loopline.policies.conditions import (
+    Predicate,
+    RowPredicate,
+    compile_condition,
+    compile_row_condition,
+    invalid,
+)
 from loopline.policies.control import in_control
-from loopline.policies.inputs import Columns
+from loopline.policies.inputs import Columns, is_row
 from loopline.policies.outliers import evaluate_outliers
+from loopline.policies.rows import decide_row
 from loopline.policies.scores import Outputs
 
 __all__ = ["CompiledPolicy", "compile_policy", "decide"]
@@ -33,12 +40,18 @@ def _objects(values: Sequence[Any]) -> Any:
 class CompiledPolicy:
     spec: dict[str, Any]
     band_mins: Any = None  # ascending, for searchsorted
+    band_list: list[float] = field(default_factory=list)  # descending, for one row
     band_actions: Any = None  # object array: bands high -> low, then the default
     band_rules: Any = None
     routes: list[tuple[Predicate, str, str]] = field(default_factory=list)
+    row_routes: list[tuple[RowPredicate, str, str]] = field(default_factory=list)
     candidates: tuple[str, ...] = ()
     candidate_rules: Any = None  # object array: one per candidate, then the default
     eligibility: list[Predicate | None] = field(default_factory=list)
+    row_eligibility: list[RowPredicate | None] = field(default_factory=list)
+    category_sets: dict[str, frozenset[Any]] = field(default_factory=dict)
+    outlier_rule: str = ""
+    control_rule: str = ""
 
 
 def compile_policy(spec: dict[str, Any]) -> CompiledPolicy:
@@ -48,7 +61,8 @@ def compile_policy(spec: dict[str, Any]) -> CompiledPolicy:
     if thresholds is not None:
         bands = thresholds["bands"]
         default = thresholds["default"]
-        compiled.band_mins = np.array([b["min"] for b in bands][::-1], dtype=np.float64)
+        compiled.band_list = [b["min"] for b in bands]
+        compiled.band_mins = np.array(compiled.band_list[::-1], dtype=np.float64)
         compiled.band_actions = _objects([b["action"] for b in bands] + [default])
         rules = [
             f"thresholds[{i}]: score >= {b['min']:g} -> {b['action']}" for i, b in enumerate(bands)
@@ -59,8 +73,10 @@ def compile_policy(spec: dict[str, Any]) -> CompiledPolicy:
     for i, rule in enumerate(spec.get("routing", {}).get("rules", [])):
         where = f"routing.rules[{i}]"
         label = f"{where} ({rule['name']})" if rule["name"] else where
-        compiled.routes.append(
-            (compile_condition(rule["when"], f"{where}.when"), rule["queue"], label)
+        when = rule["when"]
+        compiled.routes.append((compile_condition(when, f"{where}.when"), rule["queue"], label))
+        compiled.row_routes.append(
+            (compile_row_condition(when, f"{where}.when"), rule["queue"], label)
         )
     nba = spec.get("next_best_action")
     if nba is not None:
@@ -70,12 +86,21 @@ def compile_policy(spec: dict[str, Any]) -> CompiledPolicy:
         ]
         labels.append(f"next_best_action.default: none eligible -> {nba['default']}")
         compiled.candidate_rules = _objects(labels)
-        compiled.eligibility = [
-            compile_condition(a["when"], f"next_best_action.actions[{i}].when")
-            if a["when"]
-            else None
-            for i, a in enumerate(nba["actions"])
-        ]
+        for i, action in enumerate(nba["actions"]):
+            where = f"next_best_action.actions[{i}].when"
+            when = action["when"]
+            compiled.eligibility.append(compile_condition(when, where) if when else None)
+            compiled.row_eligibility.append(compile_row_condition(when, where) if when else None)
+    outliers = spec.get("outliers")
+    if outliers is not None:
+        compiled.category_sets = {
+            name: frozenset(bound["categories"])
+            for name, bound in outliers["features"].items()
+            if "categories" in bound
+        }
+        compiled.outlier_rule = f"outliers: outside the training profile -> {outliers['action']}"
+    if "control" in spec:
+        compiled.control_rule = f"control: baseline -> {spec['control']['action']}"
     return compiled
 
 
@@ -93,18 +118,22 @@ def decide(
     spec = compiled.spec
     outputs = Outputs(scores, classes)
     n = outputs.n
-    columns = Columns(inputs, n)
     score = outputs.score(spec["score"], required="thresholds" in spec)
+    if request_keys is not None and len(request_keys) != n:
+        raise invalid("request_keys", f"{len(request_keys)} keys for {n} rows of scores")
+    row = _single_row(inputs) if n == 1 else _NOT_ONE_ROW
+    if row is not _NOT_ONE_ROW:
+        return _decide_one(compiled, version, outputs, score, row, request_keys, rng, labels)
+    columns = Columns(inputs, n)
     if score is not None:
         columns.reserved["score"] = score
-    label_actions = _labels(outputs, labels, n)
-    columns.reserved["action"] = label_actions
     if compiled.band_mins is not None:
         band = _bands(compiled.band_mins, score)
         action, rule = compiled.band_actions[band], compiled.band_rules[band]
-        columns.reserved["action"] = action
     else:
-        action, rule = label_actions, np.full(n, "model.label", dtype=object)
+        action = _labels(outputs, labels, n)
+        rule = np.full(n, "model.label", dtype=object)
+    columns.reserved["action"] = action
     ranked_index = ranked_value = None
     if compiled.candidates:
         ranked_index, ranked_value = _rank(compiled, outputs, columns, score, n)
@@ -124,13 +153,13 @@ def decide(
         override = spec["outliers"]["action"]
         if override is not None and outlier.any():
             action = np.where(outlier, override, action)
-            rule = np.where(outlier, f"outliers: outside the training profile -> {override}", rule)
+            rule = np.where(outlier, compiled.outlier_rule, rule)
     columns.reserved["outlier"] = outlier
     control = _control(spec.get("control"), request_keys, n, rng)
     if control.any():
         baseline = spec["control"]["action"]
         action = np.where(control, baseline, action)
-        rule = np.where(control, f"control: baseline -> {baseline}", rule)
+        rule = np.where(control, compiled.control_rule, rule)
     queue = route = None
     if "routing" in spec:
         columns.reserved["action"] = action
@@ -149,6 +178,54 @@ def decide(
         ranked_index=ranked_index,
         ranked_value=ranked_value,
         candidates=compiled.candidates,
+    )
+
+
+_NOT_ONE_ROW: Any = object()
+
+
+def _single_row(inputs: Any) -> Any:
+    """The one dict row of ``inputs`` (None for no inputs), or ``_NOT_ONE_ROW``."""
+    if inputs is None:
+        return None
+    if isinstance(inputs, Mapping):
+        return inputs if is_row(inputs) else _NOT_ONE_ROW
+    if isinstance(inputs, list | tuple) and len(inputs) == 1 and isinstance(inputs[0], Mapping):
+        return inputs[0]
+    return _NOT_ONE_ROW
+
+
+def _decide_one(
+    compiled: CompiledPolicy,
+    version: str,
+    outputs: Outputs,
+    score: Any,
+    row: Mapping[str, Any] | None,
+    request_keys: Sequence[Any] | None,
+    rng: Any,
+    labels: Sequence[Any] | None,
+) -> DecisionBatch:
+    label = _labels(outputs, labels, 1)[0] if compiled.band_mins is None else None
+    probabilities = None
+    if compiled.candidates:
+        actions = compiled.spec["next_best_action"]["actions"]
+        probabilities = [
+            float(
+                outputs.class_score(a["class"], a["name"], score, f"next_best_action.actions[{j}]")[
+                    0
+                ]
+            )
+            for j, a in enumerate(actions)
+        ]
+    return decide_row(
+        compiled,
+        version,
+        float(score[0]) if score is not None else None,
+        probabilities,
+        label,
+        row,
+        key=request_keys[0] if request_keys is not None else None,
+        rng=rng,
     )
 
 
@@ -196,8 +273,6 @@ def _rank(
 
 
 def _control(spec: Mapping[str, Any] | None, keys: Sequence[Any] | None, n: int, rng: Any) -> Any:
-    if keys is not None and len(keys) != n:
-        raise invalid("request_keys", f"{len(keys)} keys for {n} rows of scores")
     if spec is None:
         return np.zeros(n, bool)
     return in_control(keys, share=spec["share"], salt=spec["salt"], n=n, rng=rng)

@@ -14,7 +14,7 @@ import numpy as np
 
 from loopline.policies.conditions import invalid
 
-__all__ = ["Columns", "typed_column"]
+__all__ = ["Columns", "is_row", "typed_column"]
 
 _NUMBERS = frozenset({int, float, type(None)})
 
@@ -33,7 +33,7 @@ def typed_column(values: list[Any]) -> Any:
     return out
 
 
-def _is_row(mapping: Mapping[str, Any]) -> bool:
+def is_row(mapping: Mapping[str, Any]) -> bool:
     for value in mapping.values():
         return not (
             isinstance(value, list | tuple)
@@ -56,7 +56,7 @@ class Columns:
         if inputs is None:
             return
         if isinstance(inputs, Mapping):
-            if _is_row(inputs):
+            if is_row(inputs):
                 self._rows = [inputs]
             else:
                 self._columns = inputs
