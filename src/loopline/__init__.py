@@ -34,6 +34,7 @@ _LAZY = {
     "get_uri": "loopline.client.fluent",
     "lineage": "loopline.client.lineage",
     "datasets": "loopline.client.datasets",
+    "deployments": "loopline.client.deployments",
     "log_artifact": "loopline.client.fluent",
     "log_artifacts": "loopline.client.fluent",
     "log_input": "loopline.client.fluent",
@@ -65,6 +66,7 @@ __all__ = [
     "active_run",
     "datasets",
     "delete_tag",
+    "deployments",
     "end_run",
     "errors",
     "evaluate",
@@ -94,7 +96,7 @@ __all__ = [
 
 if TYPE_CHECKING:
     from loopline import errors
-    from loopline.client import datasets, models
+    from loopline.client import datasets, deployments, models
     from loopline.client.client import Client
     from loopline.client.fluent import (
         ActiveRun,
@@ -133,7 +135,7 @@ def __getattr__(name: str) -> Any:
     if module is None:
         raise AttributeError(f"module 'loopline' has no attribute {name!r}")
     value = importlib.import_module(module)
-    if name not in ("errors", "datasets", "models"):
+    if name not in ("errors", "datasets", "deployments", "models"):
         value = getattr(value, name)
     globals()[name] = value
     return value

@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -58,6 +59,12 @@ def register_models(store: SqlTrackingStore, registry: RegistryService, root: Pa
         )  # fmt: skip
     store.set_model_alias("churn", "champion", 1, now=1)  # release aliases: the release's job
     store.set_model_alias("churn", "challenger", 2, now=1)
+
+
+@pytest.fixture(scope="session")
+def registrar() -> Callable[[SqlTrackingStore, RegistryService, Path], None]:
+    """:func:`register_models`, for fixtures of other scopes (tests do not import conftest)."""
+    return register_models
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ import pytest
 
 from loopline.audit import AuditLog
 from loopline.deploy import DeploymentService
+from loopline.deploy.checks import _decision_policy_class, check_policy
 from loopline.entities import Challenger
 from loopline.errors import (
     AlreadyExistsError,
@@ -23,7 +24,9 @@ pytestmark = pytest.mark.usefixtures("models")
 
 CANARY = {"model_uri": "models:/churn@challenger", "mode": "canary", "share": 0.2,
           "sticky_key": "customer_id"}  # fmt: skip
-POLICY = {"thresholds": [{"above": 0.8, "action": "reject"}]}
+POLICY = {"name": "churn", "thresholds": {"bands": [{"min": 0.8, "action": "reject"}],
+                                          "default": "approve"}}  # fmt: skip
+STORED = check_policy(POLICY, "create_deployment")  # DecisionPolicy.to_dict() of it
 
 
 def _events(audit: AuditLog) -> list[tuple[str, str, str]]:
@@ -54,7 +57,7 @@ def test_update_makes_a_revision_and_keeps_fields_not_given(
     updated = service.update_deployment("churn-api", logging="off", actor="bob", reason="cost")
     assert updated.revision == 2
     assert updated.logging == "off"
-    assert updated.policy == POLICY
+    assert updated.policy == STORED
     assert updated.challenger is not None
     assert (updated.created_by, updated.updated_by) == ("ana", "bob")
     removed = service.update_deployment("churn-api", challenger=None, policy=None, actor="bob")
@@ -64,7 +67,7 @@ def test_update_makes_a_revision_and_keeps_fields_not_given(
         (1, "ana", None), (2, "bob", "cost"), (3, "bob", None),
     ]  # fmt: skip
     assert revisions[1].deployment.challenger is not None  # the policy is versioned with it
-    assert service.get_deployment("churn-api", revision=1).policy == POLICY
+    assert service.get_deployment("churn-api", revision=1).policy == STORED
     assert _events(audit) == [
         ("ana", "deployment.create", "churn-api"), ("bob", "deployment.update", "churn-api"),
         ("bob", "deployment.update", "churn-api"),
@@ -273,3 +276,17 @@ def test_list_pages_by_name(service: DeploymentService) -> None:
     assert [d.name for d in rest] == ["c"]
     assert rest.next_token is None
     assert [d.name for d in service.list_deployments(name_contains="b")] == ["b"]
+
+
+@pytest.mark.skipif(
+    _decision_policy_class() is None, reason="loopline.policies has no DecisionPolicy"
+)
+def test_a_policy_decision_policy_refuses_names_its_path(service: DeploymentService) -> None:
+    bad = {"thresholds": {"bands": [{"min": "high", "action": "reject"}]}}
+    with pytest.raises(InvalidArgumentError, match="not a valid decision policy") as caught:
+        service.create_deployment("churn-api", "models:/churn@champion", policy=bad, actor="a")
+    assert caught.value.details["field"].startswith("policy.thresholds.bands[0]")
+    assert list(service.list_deployments()) == []
+    made = service.create_deployment("churn-api", "models:/churn@champion", policy=POLICY,
+                                     actor="a")  # fmt: skip
+    assert made.policy == _decision_policy_class().from_dict(POLICY).to_dict()

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from loopline.client.remote import RemoteTracking
     from loopline.client.remote_datasets import RemoteDatasets
     from loopline.data.service import DatasetService
+    from loopline.deploy import DeploymentService
     from loopline.registry.service import RegistryService
     from loopline.release.service import ReleaseService
     from loopline.tracking.service import TrackingService
@@ -82,6 +83,7 @@ class Client:
         self._registry: RegistryService | None = None
         self._release: ReleaseService | None = None
         self._cards: CardService | None = None
+        self._deployments: DeploymentService | None = None
 
     @property
     def uri(self) -> str:
@@ -180,6 +182,25 @@ class Client:
                     registry.store, registry, registry.audit, release=self.release
                 )
         return self._cards
+
+    @property
+    def deployments(self) -> DeploymentService:
+        """Deployments (what inference servers serve), in this client's store or over HTTP."""
+        if self._deployments is None:
+            backend = self.backend
+            if self.is_remote:
+                from loopline.client.remote import RemoteTracking
+                from loopline.client.remote_deployments import RemoteDeployments
+
+                assert isinstance(backend, RemoteTracking)
+                # Same methods and types as DeploymentService (tests compare the signatures).
+                self._deployments = cast("DeploymentService", RemoteDeployments(backend))
+            else:
+                from loopline.deploy import DeploymentService
+
+                registry = self.registry
+                self._deployments = DeploymentService(registry.store, registry, registry.audit)
+        return self._deployments
 
     @property
     def is_remote(self) -> bool:
