@@ -1,4 +1,4 @@
-"""Declaring a policy: YAML, dict and Python agree; versions are stable; bad input names its path."""
+"""Declaring a policy: YAML, dict and Python agree; versions are stable; errors name a path."""
 
 from __future__ import annotations
 
