@@ -157,6 +157,26 @@ class Settings(BaseSettings):
         description="Namespace of the jobs and datasets in OpenLineage events.",
     )
 
+    serve_poll_interval: float = Field(
+        default=1.0,
+        ge=0,
+        description=(
+            "Seconds between re-resolutions of a served alias (hot swap: a new version is loaded "
+            "off the request path and swapped in); 0 turns following off."
+        ),
+    )
+    serve_max_batch_size: int = Field(
+        default=64, ge=1, description="Most rows the inference server scores in one call."
+    )
+    serve_max_batch_wait: float = Field(
+        default=0.001,
+        ge=0,
+        description=(
+            "Seconds a micro-batch waits for more concurrent requests (only under load; a lone "
+            "request never waits)."
+        ),
+    )
+
     def resolved_database_url(self) -> str:
         """The metadata store URL: explicit, from a local ``uri``, or the embedded SQLite file.
 

@@ -9,13 +9,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pandas as pd
 import pytest
-from serving_support import COLUMNS, Models, Running, settings
+from serving_support import COLUMNS, Models, Running, Serve, settings
 
 import loopline
 from loopline.modeling.logged import log_model
@@ -50,9 +50,6 @@ def models(tmp_path_factory: pytest.TempPathFactory) -> Models:
                   registered_model_name=name, actor="tester")  # fmt: skip
     client.registry.set_alias("gbc", "prod", 1, actor="tester")
     return Models(client, test.to_numpy(), test, gbc, gbc2, logit)
-
-
-Serve = Callable[..., Running]
 
 
 @pytest.fixture

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -70,3 +71,7 @@ def row(X: Any, i: int = 0) -> dict[str, float]:
 
 def expected_proba(model: Any, X: Any) -> Any:
     return model.predict_proba(pd.DataFrame(np.asarray(X), columns=COLUMNS))
+
+
+Serve = Callable[..., Running]
+"""The ``serve`` fixture: ``serve(uri, **settings) -> Running``."""

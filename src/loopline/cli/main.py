@@ -17,9 +17,11 @@ from loopline import __version__
 from loopline.cli import approvals as approvals_command
 from loopline.cli import audit, datasets, demo, experiments, render, runs, server, tokens, users
 from loopline.cli import cards as cards_command
+from loopline.cli import deployments as deployments_command
 from loopline.cli import lineage as lineage_command
 from loopline.cli import models as models_command
 from loopline.cli import release as release_command
+from loopline.cli import serve as serve_command
 from loopline.errors import LooplineError
 
 __all__ = ["LooplineGroup", "app", "main"]
@@ -50,10 +52,12 @@ app.add_typer(models_command.app, name="models")
 cards_command.register(models_command.app)  # card, card-edit, card-history
 release_command.register(models_command.app)  # policy, evaluate, gates, validate, promote...
 app.add_typer(approvals_command.app, name="approvals")
+app.add_typer(deployments_command.app, name="deployments")
 app.add_typer(audit.app, name="audit")
 app.add_typer(users.app, name="users")
 app.add_typer(tokens.app, name="tokens")
 app.command("server")(server.server)
+app.command("serve")(serve_command.serve)
 app.command("demo")(demo.demo)
 app.command("lineage")(lineage_command.lineage)
 

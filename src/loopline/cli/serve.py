@@ -58,6 +58,8 @@ def serve(
     server = uvicorn_server(app)
     try:
         server.run(sockets=[sock])
+    except KeyboardInterrupt:  # uvicorn re-raises the Ctrl-C it handled, after shutting down
+        pass
     finally:
         sock.close()
     typer.echo("stopped")
