@@ -14,6 +14,8 @@ from loopline.eventlog.encode import date_of
 from loopline.eventlog.ids import prediction_id_time
 from loopline.eventlog.reader import (
     OUTCOME_JOINED,
+    by_time,
+    join_outcomes,
     latest_outcomes,
     outcome_bounds,
     prediction_bounds,
@@ -160,13 +162,11 @@ class EventLog:
         ``accepted``, ``outcome_source`` (null while no outcome came). Sorted by time.
         """
         s, e = to_ms(start, "start"), to_ms(end, "end")
-        table = self._predictions(deployment, s, e)
+        table = by_time(self._predictions(deployment, s, e))
         if with_outcomes:
             latest = latest_outcomes(read_table(self.root, "outcomes", bounds=outcome_bounds(s)))
             latest = latest.select(["prediction_id", *OUTCOME_JOINED])
-            latest = latest.rename_columns(["prediction_id", *OUTCOME_JOINED.values()])
-            table = table.join(latest, keys="prediction_id", join_type="left outer")
-        table = table.sort_by([("timestamp", "ascending"), ("prediction_id", "ascending")])
+            table = join_outcomes(table, latest)
         return _output(select(table, columns), as_)
 
     def open_predictions(
@@ -183,8 +183,7 @@ class EventLog:
         table = self._predictions(deployment, s, e)
         outcomes = read_table(self.root, "outcomes", bounds=outcome_bounds(s))
         ids = outcomes.select(["prediction_id"]).group_by("prediction_id").aggregate([])
-        table = table.join(ids, keys="prediction_id", join_type="left anti")
-        table = table.sort_by([("timestamp", "ascending"), ("prediction_id", "ascending")])
+        table = by_time(table.join(ids, keys="prediction_id", join_type="left anti"))
         return _output(select(table, columns), as_)
 
     def _predictions(self, deployment: str | None, start: int | None, end: int | None) -> Any:

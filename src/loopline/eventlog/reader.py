@@ -147,6 +147,33 @@ def latest_outcomes(outcomes: Any) -> Any:
     return order.filter(mask)
 
 
+def by_time(table: Any) -> Any:
+    """``table`` ordered by timestamp (stable); segments mostly are already, then it is free."""
+    pc = require_pyarrow().compute
+    ts = table.column("timestamp")
+    if table.num_rows < 2:
+        return table
+    ordered = pc.all(pc.greater_equal(ts.slice(1), ts.slice(0, len(ts) - 1))).as_py()
+    return table if ordered else table.take(pc.sort_indices(ts))
+
+
+def join_outcomes(predictions: Any, latest: Any) -> Any:
+    """``predictions`` (order kept) with the columns of their latest outcome beside them.
+
+    Only the ids and a row number go through the hash join; the wide prediction columns are
+    not copied, the outcome columns are put back in row order with one integer sort.
+    """
+    pa = require_pyarrow()
+    n = predictions.num_rows
+    keys = pa.table({"prediction_id": predictions.column("prediction_id"),
+                     "__row": pa.array(range(n), pa.int64())})  # fmt: skip
+    joined = keys.join(latest, keys="prediction_id", join_type="left outer")
+    joined = joined.sort_by("__row")
+    for name, as_name in OUTCOME_JOINED.items():
+        predictions = predictions.append_column(as_name, joined.column(name))
+    return predictions
+
+
 def outcome_bounds(start: int | None) -> dict[str, tuple[str | None, str | None]]:
     """Outcome partitions that can hold outcomes of predictions made at or after ``start``."""
     return {"date": (None if start is None else date_of(start), None)}
