@@ -1,4 +1,4 @@
-"""Properties: bands partition the score line; one row in plain Python equals the vectorised path."""
+"""Properties: bands partition the score line; the one-row path equals the vectorised one."""
 
 from __future__ import annotations
 

@@ -32,10 +32,14 @@ __all__ = [
     "OPERATORS",
     "RESERVED_FIELDS",
     "Predicate",
+    "RowPredicate",
     "compile_condition",
+    "compile_row_condition",
     "condition_fields",
     "invalid",
+    "is_missing",
     "normalize_condition",
+    "null_mask",
 ]
 
 OPERATORS = ("==", "!=", "<", "<=", ">", ">=", "in", "not_in", "is_null")
@@ -274,7 +278,7 @@ RowPredicate = Callable[[Any], bool]
 """A compiled condition on one row: ``predicate(row) -> bool`` over ``policies.rows.RowValues``."""
 
 
-def _is_null(value: Any) -> bool:
+def is_missing(value: Any) -> bool:
     return value is None or bool(value != value)
 
 
@@ -315,7 +319,7 @@ def _row_leaf(field: str, op: str, operand: Any, path: str, *, reserved: bool) -
 
     def predicate(row: Any) -> bool:
         value = getattr(row, get)(field, path)
-        if _is_null(value):
+        if is_missing(value):
             return bool(op == "is_null" and operand)
         if op == "is_null":
             return not operand

@@ -17,25 +17,25 @@ import threading
 from collections.abc import Sequence
 from typing import Any
 
-__all__ = ["in_control", "key_unit"]
+__all__ = ["generator", "in_control", "key_unit", "salted_hasher"]
 
 _SCALE = float(2**64)
 _default_rng: Any = None
 _rng_lock = threading.Lock()
 
 
-def _salted(salt: str) -> Any:
+def salted_hasher(salt: str) -> Any:
     return hashlib.blake2b(salt.encode() + b"\x1f", digest_size=8)
 
 
 def key_unit(key: Any, salt: str | Any) -> float:
     """A key's fixed position in [0, 1) under ``salt`` (a string, or a prepared salted hash)."""
-    hasher = (_salted(salt) if isinstance(salt, str) else salt).copy()
+    hasher = (salted_hasher(salt) if isinstance(salt, str) else salt).copy()
     hasher.update(str(key).encode())
     return int.from_bytes(hasher.digest(), "big") / _SCALE
 
 
-def _generator(rng: Any) -> Any:
+def generator(rng: Any) -> Any:
     import numpy as np
 
     global _default_rng
@@ -67,12 +67,12 @@ def in_control(
     if share <= 0 or size == 0:
         return np.zeros(size, bool)
     if request_keys is None:
-        return _generator(rng).random(size) < share
-    salted = _salted(salt)
+        return generator(rng).random(size) < share
+    salted = salted_hasher(salt)
     units = np.fromiter(
         (key_unit(key, salted) if key is not None else 2.0 for key in request_keys), float, size
     )
     missing = units > 1.0
     if missing.any():
-        units[missing] = _generator(rng).random(int(missing.sum()))
+        units[missing] = generator(rng).random(int(missing.sum()))
     return units < share

@@ -132,7 +132,12 @@ def evaluate_outliers(features: Mapping[str, Any], columns: Any, n: int, path: s
         if "categories" in bound:
             nulls = null_mask(column)
             allowed = set(bound["categories"])
-            seen = np.fromiter((v in allowed for v in column.tolist()), bool, n)
+            try:
+                seen = np.fromiter((v in allowed for v in column.tolist()), bool, n)
+            except TypeError:
+                raise invalid(
+                    where, f"expected categories, got values like {column[:3]!r}"
+                ) from None
             mask = ~seen & ~nulls
         else:
             try:

@@ -13,8 +13,8 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from loopline.policies.batch import DecisionBatch
-from loopline.policies.conditions import _is_null, invalid
-from loopline.policies.control import _generator, _salted, key_unit
+from loopline.policies.conditions import invalid, is_missing
+from loopline.policies.control import generator, key_unit, salted_hasher
 
 if TYPE_CHECKING:
     from loopline.policies.engine import CompiledPolicy
@@ -95,7 +95,11 @@ def decide_row(
     control = False
     if "control" in spec and spec["control"]["share"] > 0:
         part = spec["control"]
-        unit = key_unit(key, _salted(part["salt"])) if key is not None else _generator(rng).random()
+        unit = (
+            key_unit(key, salted_hasher(part["salt"]))
+            if key is not None
+            else generator(rng).random()
+        )
         control = unit < part["share"]
         if control:
             action, rule = part["action"], compiled.control_rule
@@ -161,7 +165,11 @@ def _outliers(
         where = f"outliers.features.{name}"
         value = values.get(name, where)
         if "categories" in bound:
-            if not _is_null(value) and value not in categories[name]:
+            try:
+                unseen = not is_missing(value) and value not in categories[name]
+            except TypeError:
+                raise invalid(where, f"expected categories, got values like {[value]!r}") from None
+            if unseen:
                 flagged.append(name)
             continue
         try:

@@ -9,6 +9,7 @@ else a class name looked up in ``classes``.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -32,6 +33,14 @@ def _array(values: Any, path: str) -> Any:
     if array.ndim > 2:
         raise invalid(path, f"expected an (n,) or (n, k) array, got shape {array.shape}")
     return array
+
+
+@functools.lru_cache(maxsize=256)
+def _parse(spec: str) -> tuple[str, str | None]:
+    match = SCORE_SPEC.match(spec)
+    assert match is not None  # validated with the declaration
+    key = match["key"]
+    return match["output"], key.strip("'\"") if key is not None else None
 
 
 class Outputs:
@@ -83,11 +92,10 @@ class Outputs:
 
     def score(self, spec: str, *, required: bool) -> Any:
         """The policy's score (n,), or None when it cannot be told and nothing requires it."""
-        match = SCORE_SPEC.match(spec)
-        assert match is not None  # validated with the declaration
-        array = self._output(match["output"])
-        if match["key"] is not None:
-            return self.column(array, match["key"].strip("'\""), "score")
+        output, key = _parse(spec)
+        array = self._output(output)
+        if key is not None:
+            return self.column(array, key, "score")
         if array.ndim == 1:
             return array
         if array.shape[1] in (1, 2):
