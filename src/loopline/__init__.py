@@ -18,6 +18,7 @@ __version__ = "0.1.0.dev0"
 _LAZY = {
     "ActiveRun": "loopline.client.fluent",
     "Client": "loopline.client.client",
+    "DecisionPolicy": "loopline.policies",
     "Experiment": "loopline.entities",
     "Metric": "loopline.entities",
     "Run": "loopline.entities",
@@ -57,6 +58,7 @@ _LAZY = {
 __all__ = [
     "ActiveRun",
     "Client",
+    "DecisionPolicy",
     "Experiment",
     "Metric",
     "Run",
@@ -128,6 +130,7 @@ if TYPE_CHECKING:
     from loopline.client.lineage import lineage
     from loopline.config import Settings
     from loopline.entities import Experiment, Metric, Run, RunStatus
+    from loopline.policies import DecisionPolicy
 
 
 def __getattr__(name: str) -> Any:
