@@ -117,3 +117,19 @@ def test_stale_expected_revision_and_bad_policy_files(
     assert "must hold a decision policy" in run("update", "d", "--policy", str(listed)).stderr
     assert run("update", "d", "--mode", "shadow").exit_code == 2  # usage error
     assert _json(run("get", "d", "--json"))["revision"] == 2
+
+
+def test_docs_name_every_route_command_and_sdk_function() -> None:
+    from loopline.cli.deployments import app as cli
+    from loopline.client import deployments
+    from loopline.server.routes.deployments import router
+
+    doc = (Path(__file__).parents[2] / "docs" / "deployments.md").read_text(encoding="utf-8")
+    routes = [(m, r.path) for r in router.routes for m in r.methods]  # type: ignore[attr-defined]
+    assert len(routes) == 9
+    for method, path in routes:
+        assert f"`{method} {path}`" in doc, (method, path)
+    for command in cli.registered_commands:
+        assert f"loopline deployments {command.name}" in doc, command.name
+    for function in deployments.__all__:
+        assert f"`{function}(`" in doc, function
