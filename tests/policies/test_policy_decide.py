@@ -83,6 +83,20 @@ def test_input_shapes_columns_one_row_and_rows_agree() -> None:
     assert [r["queue"] for r in as_rows] == ["vip", "general"]
 
 
+def test_tables_are_inputs_too() -> None:
+    import pyarrow as pa
+
+    policy = DecisionPolicy(
+        routing={"rules": [{"when": {"s": "a", "x": {">": 1}}, "queue": "q"}], "default": "d"},
+        outliers={"features": {"x": {"high": 2.5}}},
+    )
+    table = pa.table({"s": ["a", "b", None], "x": [2, 3, None]})
+    expected = {"queue": ["q", "d", "d"], "outlier": [False, True, False]}
+    for inputs in (table, table.to_pandas()):
+        columns = policy.decide([0.1, 0.2, 0.3], inputs).to_columns()
+        assert {k: columns[k] for k in expected} == expected
+
+
 def _route(when: dict[str, Any], inputs: Any, scores: Any = None) -> list[bool]:
     policy = DecisionPolicy(routing={"rules": [{"when": when, "queue": "hit"}]})
     n = len(next(iter(inputs.values())))

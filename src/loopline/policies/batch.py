@@ -6,10 +6,15 @@ costs no Python object per row unless someone reads it row by row.
 
 from __future__ import annotations
 
+import contextlib
+import gc
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 __all__ = ["Decision", "DecisionBatch"]
+
+_MANY = 50_000
 
 FIELDS = (
     "action",
@@ -166,26 +171,45 @@ class DecisionBatch:
         """Every field as a list of JSON-ready values (``ranked``: lists of {action, value})."""
         n = len(self)
         none = [None] * n
-        return {
-            "action": _list(self.action),
-            "rule": _list(self.rule),
-            "queue": _list(self.queue) if self.queue is not None else none,
-            "route": _list(self.route) if self.route is not None else none,
-            "model_action": _list(self.model_action),
-            "control": _list(self.control),
-            "outlier": _list(self.outlier),
-            "outlier_features": [list(f) for f in self.outlier_features],
-            "ranked": [_ranked_json(r) for r in self._ranked()],
-            "score": _floats(self.score) if self.score is not None else none,
-        }
+        with _collector_paused(n):
+            return {
+                "action": _list(self.action),
+                "rule": _list(self.rule),
+                "queue": _list(self.queue) if self.queue is not None else none,
+                "route": _list(self.route) if self.route is not None else none,
+                "model_action": _list(self.model_action),
+                "control": _list(self.control),
+                "outlier": _list(self.outlier),
+                "outlier_features": [list(f) for f in self.outlier_features],
+                "ranked": [_ranked_json(r) for r in self._ranked()]
+                if self.ranked_index is not None
+                else none,
+                "score": _floats(self.score) if self.score is not None else none,
+            }
 
     def to_rows(self) -> list[dict[str, Any]]:
         """One JSON-ready dict per row, keys as in :class:`Decision`."""
         columns = self.to_columns()
         keys = list(columns)
-        return [
-            dict(zip(keys, values, strict=True)) for values in zip(*columns.values(), strict=True)
-        ]
+        with _collector_paused(len(self)):
+            return [
+                dict(zip(keys, values, strict=True))
+                for values in zip(*columns.values(), strict=True)
+            ]
+
+
+@contextlib.contextmanager
+def _collector_paused(n: int) -> Iterator[None]:
+    """Pause the cyclic GC while building a million small lists: its scans over the growing heap
+    cost 8x the building itself (0.8 s vs 0.1 s for 1M rows). Nothing built here has cycles."""
+    if n < _MANY or not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
 
 
 def _list(values: Any) -> list[Any]:
