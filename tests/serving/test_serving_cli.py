@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import httpx
 import pytest
@@ -26,6 +27,7 @@ def test_serve_prints_the_url_answers_and_stops_on_ctrl_c(models: Models) -> Non
     try:
         assert process.stdout is not None
         first = process.stdout.readline()
+        second = process.stdout.readline()
         found = re.search(r"on (http://127\.0\.0\.1:\d+)", first)
         assert found, first
         url = found.group(1)
@@ -45,18 +47,19 @@ def test_serve_prints_the_url_answers_and_stops_on_ctrl_c(models: Models) -> Non
             process.kill()
             process.communicate()
 
-    assert "serving models:/gbc/1 as 'gbc'" in first
+    assert "serving 'gbc' on" in first
+    assert "gbc: models:/gbc/1" in second
     assert answer.status_code == 200
     assert answer.json()["model_version"] == 1
     assert process.returncode == 0, err
     assert "stopped" in out
 
 
-def test_serve_without_a_model_uri_says_what_is_missing(models: Models) -> None:
+def test_serve_without_a_model_uri_nor_deployments_says_so(tmp_path: Path) -> None:
     result = subprocess.run(
-        [*LOOPLINE, "serve", "--uri", str(models.client.settings.uri)],
+        [*LOOPLINE, "serve", "--uri", str(tmp_path)],
         capture_output=True, text=True, timeout=60,
     )  # fmt: skip
 
     assert result.returncode == 1
-    assert "MODEL_URI" in result.stderr
+    assert "The store has no deployments" in result.stderr

@@ -2,7 +2,8 @@
 
 With a model URI it serves that one model ad hoc, under the registered model's name (in the V2
 paths and as the deployment name of ``/deployments/{name}/predict``). Without one it serves every
-deployment of the store once deployments exist (issue 5); until then it says so and exits 1.
+deployment of the (local) store under its own name, following each deployment's model URI and
+kill switch, and logging predictions to the event log as the deployment says.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ from typing import Annotated
 import typer
 
 from loopline.cli import UriOption, open_client, render
-from loopline.errors import InvalidArgumentError
 
 __all__ = ["serve"]
 
@@ -31,30 +31,31 @@ def serve(
     uri: UriOption = None,
 ) -> None:
     """Serve a registered model for inference (V2 /v2/models/..., MLflow /invocations)."""
-    from loopline.serving.server import adhoc_app, bind, uvicorn_server
+    from loopline.serving.server import adhoc_app, bind, deployments_app, uvicorn_server
 
-    if model_uri is None:
-        raise InvalidArgumentError(
-            "loopline serve needs a MODEL_URI (e.g. models:/churn@prod) until deployments land; "
-            "serving every deployment of the store is not available yet.",
-            field="model_uri",
-        )
     client = open_client(uri)
-    app = adhoc_app(client, model_uri, client.settings)
-    endpoint = next(iter(app.endpoints.values()))
+    if model_uri is None:
+        app = deployments_app(client, client.settings)
+    else:
+        app = adhoc_app(client, model_uri, client.settings)
     sock = bind(host, port)
     shown_host = f"[{host}]" if ":" in host else host
     url = f"http://{shown_host}:{sock.getsockname()[1]}"
     out = render.console()
-    assert endpoint.runtime is not None
-    out.print(f"serving {endpoint.runtime.uri} as {endpoint.name!r} on {url}", soft_wrap=True)
-    out.print(
-        f"  V2: {url}/v2/models/{endpoint.name}/infer   MLflow: {url}/invocations   "
-        f"loopline: {url}/deployments/{endpoint.name}/predict",
-        soft_wrap=True,
-    )
+    names = ", ".join(repr(name) for name in app.endpoints)
+    out.print(f"serving {names} on {url}", soft_wrap=True)
+    for endpoint in app.endpoints.values():
+        what = endpoint.runtime.uri if endpoint.runtime is not None else "not ready"
+        state = f" (disabled: {endpoint.disabled})" if endpoint.disabled else ""
+        out.print(
+            f"  {endpoint.name}: {what}{state}  V2: {url}/v2/models/{endpoint.name}/infer  "
+            f"loopline: {url}/deployments/{endpoint.name}/predict",
+            soft_wrap=True,
+        )
+    if model_uri is not None:
+        out.print(f"  MLflow: {url}/invocations", soft_wrap=True)
     if app.poll_interval > 0:
-        out.print(f"  following {model_uri} every {app.poll_interval:g} s", soft_wrap=True)
+        out.print(f"  following changes every {app.poll_interval:g} s", soft_wrap=True)
     server = uvicorn_server(app)
     try:
         server.run(sockets=[sock])

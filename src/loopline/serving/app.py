@@ -269,7 +269,7 @@ class ServingApp:
             explanations = _explain(runtime, batch)
         answer = predict.encode_predict(endpoint, runtime, scores, keys, explanations)
         if endpoint.logger is not None:
-            endpoint.logger.log(answer["predictions"])
+            endpoint.logger.log(endpoint.name, runtime, batch, answer["predictions"])
         return ok(answer)
 
 

@@ -7,13 +7,15 @@ on a worker thread, off the request path.
 
 Seams for the other issue-5 pieces (see ``docs/serving.md``):
 
-- ``source``: anything with ``resolve() -> int`` (the version to serve now) and
-  ``load(version) -> ModelRuntime``; :class:`RegistrySource` follows ``models:/name@alias``.
-  A deployment service can provide its own.
+- ``source``: anything with ``resolve() -> (model name, version)`` (what to serve now) and
+  ``load((name, version)) -> ModelRuntime``; :class:`RegistrySource` follows
+  ``models:/name@alias``, :class:`DeploymentSource` a deployment (its model URI and its kill
+  switch: a source with a ``kill_reason`` attribute sets the endpoint's after each resolve).
 - ``policy``: anything with ``decide(prediction: dict) -> dict`` (the decision); ``None`` until a
   policy is attached, and then every prediction carries ``decision: null``.
-- ``logger``: anything with ``log(records: list[dict]) -> None`` that must not block (it is
-  called on the event loop after each request).
+- ``logger``: anything with ``log(endpoint, runtime, batch, predictions) -> None`` that must
+  not block (it is called on the event loop after each ``/deployments/{name}/predict``);
+  :class:`loopline.serving.sink.EventLogSink` appends to the event log.
 - ``challenger``: another :class:`Endpoint` scored with the same input (``variant``).
 """
 
@@ -29,18 +31,33 @@ from loopline.serving.batching import MicroBatcher
 from loopline.serving.runtime import ModelRuntime, Scores
 
 if TYPE_CHECKING:
+    from loopline.deploy.service import DeploymentService
     from loopline.registry.service import RegistryService
     from loopline.release.service import ReleaseService
 
-__all__ = ["DecisionHook", "Endpoint", "ModelSource", "PredictionSink", "RegistrySource"]
+__all__ = [
+    "DecisionHook",
+    "DeploymentSource",
+    "Endpoint",
+    "Key",
+    "ModelSource",
+    "PredictionSink",
+    "RegistrySource",
+    "load_version",
+]
 
 log = logging.getLogger("loopline.serving")
+_UNSET: Any = object()
+
+
+Key = tuple[str, int]
+"""What a source serves: ``(registered model name, version)``."""
 
 
 class ModelSource(Protocol):
-    def resolve(self) -> int: ...
+    def resolve(self) -> Key: ...
 
-    def load(self, version: int) -> ModelRuntime: ...
+    def load(self, key: Key) -> ModelRuntime: ...
 
 
 class DecisionHook(Protocol):
@@ -48,7 +65,11 @@ class DecisionHook(Protocol):
 
 
 class PredictionSink(Protocol):
-    def log(self, records: list[dict[str, Any]]) -> None: ...
+    def log(
+        self, endpoint: str, runtime: ModelRuntime, batch: Any, predictions: list[dict[str, Any]]
+    ) -> None: ...
+
+    def close(self) -> None: ...
 
 
 class RegistrySource:
@@ -67,21 +88,71 @@ class RegistrySource:
         self.trusted = trusted
         self.name = registry.resolve(uri).name
 
-    def resolve(self) -> int:
-        return int(self.registry.resolve(self.uri).version)
+    def resolve(self) -> Key:
+        return self.name, int(self.registry.resolve(self.uri).version)
 
-    def load(self, version: int) -> ModelRuntime:
-        from loopline.errors import LooplineError
+    def load(self, key: Key) -> ModelRuntime:
+        return load_version(self.registry, self.release, key, trusted=self.trusted)
 
-        uri = f"models:/{self.name}/{version}"
-        logged = self.release.load_model(uri, trusted=self.trusted)
-        means: dict[str, float] = {}
-        try:
-            profile = self.registry.training_profile(self.name, version).profile
-            means = {c: s["mean"] for c, s in profile.items() if isinstance(s.get("mean"), float)}
-        except (LooplineError, AttributeError):
-            pass
-        return ModelRuntime(logged, name=self.name, version=version, means=means)
+
+def load_version(
+    registry: RegistryService, release: ReleaseService, key: Key, *, trusted: Any = False
+) -> ModelRuntime:
+    """The runtime of a registered version (training means read from its profile, if any)."""
+    from loopline.errors import LooplineError
+
+    name, version = key
+    logged = release.load_model(f"models:/{name}/{version}", trusted=trusted)
+    means: dict[str, float] = {}
+    try:
+        profile = registry.training_profile(name, version).profile
+        means = {c: s["mean"] for c, s in profile.items() if isinstance(s.get("mean"), float)}
+    except (LooplineError, AttributeError):
+        pass
+    return ModelRuntime(logged, name=name, version=version, means=means)
+
+
+class DeploymentSource:
+    """The champion a deployment names now, and its kill switch (``kill_reason``)."""
+
+    def __init__(
+        self,
+        deployments: DeploymentService,
+        registry: RegistryService,
+        release: ReleaseService,
+        name: str,
+        *,
+        trusted: Any = False,
+    ) -> None:
+        self.deployments = deployments
+        self.registry = registry
+        self.release = release
+        self.name = name
+        self.trusted = trusted
+        self.kill_reason: str | None = None
+        self.logging = "off"
+
+    def resolve(self) -> Key:
+        from loopline.errors import InvalidStateError
+
+        found = self.deployments.resolve(self.name)
+        deployment = found.deployment
+        self.logging = deployment.logging
+        self.kill_reason = (
+            None
+            if deployment.enabled
+            else (deployment.kill_reason or f"Deployment {self.name!r} is disabled.")
+        )
+        if found.champion is None:
+            why = found.errors.get("champion", "its model URI names no version")
+            raise InvalidStateError(
+                f"Deployment {self.name!r} ({deployment.model_uri}) has no model to serve: {why}",
+                deployment=self.name,
+            )
+        return found.champion.name, int(found.champion.version)
+
+    def load(self, key: Key) -> ModelRuntime:
+        return load_version(self.registry, self.release, key, trusted=self.trusted)
 
 
 class Endpoint:
@@ -145,20 +216,28 @@ class Endpoint:
     def load_now(self) -> ModelRuntime:
         """Load the source's current version synchronously (start-up)."""
         assert self.source is not None
-        runtime = self.source.load(self.source.resolve())
+        key = self.source.resolve()
+        self._sync_kill_switch()
+        runtime = self.source.load(key)
         self.runtime = runtime
         return runtime
+
+    def _sync_kill_switch(self) -> None:
+        reason = getattr(self.source, "kill_reason", _UNSET)
+        if reason is not _UNSET:
+            self.disabled = reason
 
     async def refresh(self) -> bool:
         """Re-resolve the source; load and swap in a new version. True when it swapped."""
         if self.source is None:
             return False
         loop = asyncio.get_running_loop()
-        version = await loop.run_in_executor(None, self.source.resolve)
+        key = await loop.run_in_executor(None, self.source.resolve)
+        self._sync_kill_switch()
         current = self.runtime
-        if current is not None and current.version == version:
+        if current is not None and (current.name, current.version) == key:
             return False
-        runtime = await loop.run_in_executor(None, self.source.load, version)
+        runtime = await loop.run_in_executor(None, self.source.load, key)
         self.runtime = runtime  # one reference swap; in-flight requests keep the old runtime
         self.swaps += 1
         log.info("endpoint %s now serves %s", self.name, runtime.uri)
@@ -179,3 +258,5 @@ class Endpoint:
 
     def close(self) -> None:
         self.batcher.close()
+        if self.logger is not None:
+            self.logger.close()

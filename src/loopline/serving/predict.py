@@ -11,9 +11,9 @@ class of a binary classifier, else null), ``decision`` (null until a policy is a
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
+from loopline.eventlog.ids import new_prediction_id
 from loopline.serving.endpoint import Endpoint
 from loopline.serving.http import HttpError
 from loopline.serving.runtime import ModelRuntime, Scores
@@ -67,7 +67,7 @@ def encode_predict(
     binary = probas is not None and len(probas[0]) == 2 if probas else False
     version = runtime.version
     for i, label in enumerate(labels):
-        item: dict[str, Any] = {"prediction_id": uuid.uuid4().hex, "label": label}
+        item: dict[str, Any] = {"prediction_id": new_prediction_id(), "label": label}
         if probas is not None:
             row = probas[i]
             names = classes if classes is not None and len(classes) == len(row) else range(len(row))

@@ -8,17 +8,20 @@ uvicorn runs one process with httptools and uvloop when they are installed
 from __future__ import annotations
 
 import importlib.util
+import logging
 import socket
 from typing import TYPE_CHECKING, Any
 
 from loopline.serving.app import ServingApp
-from loopline.serving.endpoint import Endpoint, RegistrySource
+from loopline.serving.endpoint import DeploymentSource, Endpoint, RegistrySource
 
 if TYPE_CHECKING:
     from loopline.client.client import Client
     from loopline.config import Settings
 
-__all__ = ["adhoc_app", "bind", "uvicorn_server"]
+__all__ = ["adhoc_app", "bind", "deployments_app", "uvicorn_server"]
+
+log = logging.getLogger("loopline.serving")
 
 
 def adhoc_app(client: Client, uri: str, settings: Settings, *, trusted: Any = False) -> ServingApp:
@@ -38,6 +41,68 @@ def adhoc_app(client: Client, uri: str, settings: Settings, *, trusted: Any = Fa
     follows = "@" in uri.rsplit("/", 1)[-1] or uri.endswith("/latest")
     interval = settings.serve_poll_interval if follows else 0.0
     return ServingApp([endpoint], poll_interval=interval)
+
+
+def deployments_app(client: Client, settings: Settings, *, trusted: Any = False) -> ServingApp:
+    """An app serving every deployment of the client's local store, each under its name.
+
+    Each endpoint follows its deployment (model URI and kill switch) every
+    ``settings.serve_poll_interval`` seconds and logs to the event log in the deployment's
+    ``logging`` mode. A deployment whose model cannot be loaded yet starts not ready and is
+    retried at each poll.
+    """
+    from loopline.deploy import DeploymentService
+    from loopline.errors import InvalidArgumentError, LooplineError
+
+    if client.is_remote:
+        raise InvalidArgumentError(
+            "loopline serve without a MODEL_URI serves the deployments of a local store; "
+            f"{client.uri!r} is a server. Give --uri a folder or a database URL.",
+            field="uri",
+        )
+    registry = client.registry
+    service = DeploymentService(registry.store, registry, registry.audit)
+    found: list[Any] = []
+    token: str | None = None
+    while True:
+        page = service.list_deployments(page_token=token)
+        found.extend(page)
+        token = page.next_token
+        if not token:
+            break
+    if not found:
+        raise InvalidArgumentError(
+            "The store has no deployments; create one (loopline deployments create NAME "
+            "MODEL_URI) or give loopline serve a MODEL_URI.",
+            field="model_uri",
+        )
+    endpoints = []
+    for deployment in found:
+        source = DeploymentSource(service, registry, client.release, deployment.name,
+                                  trusted=trusted)  # fmt: skip
+        endpoint = Endpoint(
+            deployment.name,
+            source=source,
+            logger=_sink(settings, deployment.logging),
+            max_batch_size=settings.serve_max_batch_size,
+            max_wait=settings.serve_max_batch_wait,
+        )
+        try:
+            endpoint.load_now()
+        except LooplineError as exc:
+            endpoint.last_error = exc.message
+            log.warning("deployment %s is not ready: %s", deployment.name, exc.message)
+        endpoints.append(endpoint)
+    return ServingApp(endpoints, poll_interval=settings.serve_poll_interval)
+
+
+def _sink(settings: Settings, mode: str) -> Any:
+    if mode == "off":
+        return None
+    from loopline.eventlog import EventLog
+    from loopline.serving.sink import EventLogSink
+
+    return EventLogSink(EventLog(settings.resolved_eventlog_root()).writer(mode))  # type: ignore[arg-type]
 
 
 def bind(host: str, port: int) -> socket.socket:
