@@ -19,7 +19,7 @@ from collections import defaultdict
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import Connection, bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from loopline.entities.deployments import Challenger, Deployment, DeploymentRevision
@@ -47,6 +47,35 @@ _COLUMNS = (
     DeploymentRevisionRow.created_by,
     DeploymentRevisionRow.created_at,
     DeploymentRevisionRow.reason,
+)
+
+
+# What resolve_deployment runs, built once: a server polls it every second or so per deployment,
+# and building the statements cost more than running them.
+_CURRENT = (
+    select(*_COLUMNS)
+    .join(DeploymentRow, _JOIN)
+    .where(
+        DeploymentRow.name == bindparam("name"),
+        DeploymentRevisionRow.revision == DeploymentRow.revision,
+    )
+)
+_VERSIONS = select(*_VERSION_COLUMNS).join(
+    RegisteredModelRow, RegisteredModelRow.model_id == ModelVersionRow.model_id
+)
+_BY_VERSION = _VERSIONS.where(
+    RegisteredModelRow.name == bindparam("model"), ModelVersionRow.version == bindparam("number")
+)
+_BY_ALIAS = _VERSIONS.join(
+    ModelAliasRow, ModelAliasRow.version_id == ModelVersionRow.version_id
+).where(RegisteredModelRow.name == bindparam("model"), ModelAliasRow.alias == bindparam("alias"))
+_LATEST = (
+    _VERSIONS.where(RegisteredModelRow.name == bindparam("model"))
+    .order_by(ModelVersionRow.version.desc())
+    .limit(1)
+)
+_ALIASES = select(ModelAliasRow.version_id, ModelAliasRow.alias).where(
+    ModelAliasRow.version_id.in_(bindparam("ids", expanding=True))
 )
 
 
@@ -103,14 +132,10 @@ class DeploymentTables(SqlStoreBase):
         )  # fmt: skip
 
     def _current(self, conn: Connection, name: str) -> Deployment:
-        rows = self._deployment_rows(
-            conn,
-            (DeploymentRow.name == name)
-            & (DeploymentRevisionRow.revision == DeploymentRow.revision),
-        )
-        if not rows:
+        row = conn.execute(_CURRENT, {"name": name}).first()
+        if row is None:
             raise _missing(name)
-        return _deployment(rows[0])
+        return _deployment(row)
 
     def create_deployment(
         self, name: str, config: Mapping[str, Any], *, actor: str, now: int, reason: str | None
@@ -268,7 +293,7 @@ class DeploymentTables(SqlStoreBase):
             found: dict[str, ModelVersion | NotFoundError] = {}
             rows: dict[str, Any] = {}
             for uri in uris:
-                row = conn.execute(self._uri_query(uri)).first()
+                row = conn.execute(*_uri_query(uri)).first()
                 if row is None:
                     found[uri] = NotFoundError(
                         f"The model URI {uri!r} names no version now.", uri=uri
@@ -278,28 +303,18 @@ class DeploymentTables(SqlStoreBase):
             aliases: dict[int, list[str]] = defaultdict(list)
             ids = [row.version_id for row in rows.values()]
             if ids:
-                for version_id, alias in conn.execute(
-                    select(ModelAliasRow.version_id, ModelAliasRow.alias).where(
-                        ModelAliasRow.version_id.in_(ids)
-                    )
-                ):
+                for version_id, alias in conn.execute(_ALIASES, {"ids": ids}):
                     aliases[version_id].append(alias)
         for uri, row in rows.items():
             found[uri] = _version(row, aliases[row.version_id])
         return deployment, found
 
-    @staticmethod
-    def _uri_query(uri: str) -> Any:
-        model, number, alias = split_model_uri(uri)
-        query = (
-            select(*_VERSION_COLUMNS)
-            .join(RegisteredModelRow, RegisteredModelRow.model_id == ModelVersionRow.model_id)
-            .where(RegisteredModelRow.name == model)
-        )
-        if number is not None:
-            return query.where(ModelVersionRow.version == number)
-        if alias is not None:
-            return query.join(
-                ModelAliasRow, ModelAliasRow.version_id == ModelVersionRow.version_id
-            ).where(ModelAliasRow.alias == alias)
-        return query.order_by(ModelVersionRow.version.desc()).limit(1)
+
+def _uri_query(uri: str) -> tuple[Any, dict[str, Any]]:
+    """The prebuilt statement that finds the version ``uri`` names, and its parameters."""
+    model, number, alias = split_model_uri(uri)
+    if number is not None:
+        return _BY_VERSION, {"model": model, "number": number}
+    if alias is not None:
+        return _BY_ALIAS, {"model": model, "alias": alias}
+    return _LATEST, {"model": model}
