@@ -283,3 +283,13 @@ def test_a_declaration_is_not_changed_by_construction() -> None:
     spec = {"routing": {"rules": [{"when": {"x": "v"}, "queue": "q"}]}}
     DecisionPolicy.from_dict(spec)
     assert spec == {"routing": {"rules": [{"when": {"x": "v"}, "queue": "q"}]}}
+
+
+def test_a_policy_pickles_by_its_declaration_even_after_deciding() -> None:
+    import pickle
+
+    row = {"segment": "vip", "tenure": 1, "monthly_value": 2.0, "country": "FR"}
+    before = PYTHON.decide([[0.8, 0.2]], row, request_keys=["k"]).to_rows()
+    copy = pickle.loads(pickle.dumps(PYTHON))
+    assert copy == PYTHON
+    assert copy.decide([[0.8, 0.2]], row, request_keys=["k"]).to_rows() == before

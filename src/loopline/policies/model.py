@@ -207,6 +207,10 @@ class DecisionPolicy:
             labels=labels,
         )
 
+    def __reduce__(self) -> tuple[Any, tuple[dict[str, Any]]]:
+        # By declaration: compiled conditions are closures, and workers (Dask) recompile anyway.
+        return (DecisionPolicy.from_dict, (self.to_dict(),))
+
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, DecisionPolicy):
             return NotImplemented
