@@ -34,7 +34,12 @@ def _wait(condition: object, what: str) -> None:
 def test_a_deployment_is_served_followed_killed_and_logged(
     deployments: DeploymentService, models: Models, tmp_path: Path
 ) -> None:
-    deployments.create_deployment("gbc-api", "models:/gbc/1", logging="async", actor="tester")
+    policy = {
+        "score": "proba[1]",
+        "thresholds": {"bands": [{"min": 0.5, "action": "call"}], "default": "wait"},
+    }
+    deployments.create_deployment("gbc-api", "models:/gbc/1", logging="async", policy=policy,
+                                  actor="tester")  # fmt: skip
     config = settings(serve_poll_interval=0.05, eventlog_root=tmp_path / "events")
     app = deployments_app(models.client, config)
 
@@ -42,6 +47,7 @@ def test_a_deployment_is_served_followed_killed_and_logged(
         body = {"rows": [row(models.X, 0), row(models.X, 1)], "request_keys": ["k1", "k2"]}
         answer = client.post("/deployments/gbc-api/predict", json=body).json()
         ids = [p["prediction_id"] for p in answer["predictions"]]
+        lone = client.post("/deployments/gbc-api/predict", json={"rows": [row(models.X, 0)]})
         deployments.update_deployment("gbc-api", model_uri="models:/gbc/2", actor="tester")
         _wait(lambda: app.endpoints["gbc-api"].runtime.version == 2, "no swap to version 2")
         swapped = client.post("/deployments/gbc-api/predict", json=body).json()
@@ -50,11 +56,18 @@ def test_a_deployment_is_served_followed_killed_and_logged(
         killed = client.post("/deployments/gbc-api/predict", json=body)
 
     assert answer["model_version"] == 1
+    decisions = [p["decision"] for p in answer["predictions"]]
+    scores = [p["score"] for p in answer["predictions"]]
+    assert [d["action"] for d in decisions] == ["call" if s >= 0.5 else "wait" for s in scores]
+    assert decisions[0]["policy_version"]
+    assert lone.json()["predictions"][0]["decision"] == {**decisions[0], "score": scores[0]}
     assert swapped["model_version"] == 2
     assert killed.status_code == 503
     assert killed.json() == {"error": "Drift on f3 (alice)"}
     logged = EventLog(tmp_path / "events").read_predictions("gbc-api", as_="pandas")
     first = logged[logged["prediction_id"] == ids[0]]
-    assert len(logged) == 4
+    assert len(logged) == 5
     assert first["request_key"].tolist() == ["k1"]
     assert first["model_version"].tolist() == [1]
+    assert first["action"].tolist() == [decisions[0]["action"]]
+    assert first["policy_version"].tolist() == [decisions[0]["policy_version"]]

@@ -267,7 +267,7 @@ class ServingApp:
         explanations = None
         if wants_explanation:
             explanations = _explain(runtime, batch)
-        answer = predict.encode_predict(endpoint, runtime, scores, keys, explanations)
+        answer = predict.encode_predict(endpoint, runtime, scores, keys, explanations, batch)
         if endpoint.logger is not None:
             endpoint.logger.log(endpoint.name, runtime, batch, answer["predictions"])
         return ok(answer)

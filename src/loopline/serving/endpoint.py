@@ -11,8 +11,10 @@ Seams for the other issue-5 pieces (see ``docs/serving.md``):
   ``load((name, version)) -> ModelRuntime``; :class:`RegistrySource` follows
   ``models:/name@alias``, :class:`DeploymentSource` a deployment (its model URI and its kill
   switch: a source with a ``kill_reason`` attribute sets the endpoint's after each resolve).
-- ``policy``: anything with ``decide(prediction: dict) -> dict`` (the decision); ``None`` until a
-  policy is attached, and then every prediction carries ``decision: null``.
+- ``policy``: a :class:`loopline.policies.DecisionPolicy` (anything with its ``decide(scores,
+  inputs, request_keys=, classes=, labels=)`` returning rows through ``to_rows()``); without one
+  every prediction carries ``decision: null``. A deployment's policy is attached and replaced
+  when the deployment changes.
 - ``logger``: anything with ``log(endpoint, runtime, batch, predictions) -> None`` that must
   not block (it is called on the event loop after each ``/deployments/{name}/predict``);
   :class:`loopline.serving.sink.EventLogSink` appends to the event log.
@@ -23,7 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 from loopline.errors import InvalidArgumentError
@@ -61,7 +63,16 @@ class ModelSource(Protocol):
 
 
 class DecisionHook(Protocol):
-    def decide(self, prediction: Mapping[str, Any]) -> Mapping[str, Any]: ...
+    def decide(
+        self,
+        scores: Any,
+        inputs: Any = None,
+        *,
+        request_keys: Sequence[Any] | None = None,
+        rng: Any = None,
+        classes: Sequence[Any] | None = None,
+        labels: Sequence[Any] | None = None,
+    ) -> Any: ...
 
 
 class PredictionSink(Protocol):
@@ -131,6 +142,7 @@ class DeploymentSource:
         self.trusted = trusted
         self.kill_reason: str | None = None
         self.logging = "off"
+        self.policy_spec: dict[str, Any] | None = None
 
     def resolve(self) -> Key:
         from loopline.errors import InvalidStateError
@@ -138,6 +150,7 @@ class DeploymentSource:
         found = self.deployments.resolve(self.name)
         deployment = found.deployment
         self.logging = deployment.logging
+        self.policy_spec = deployment.policy
         self.kill_reason = (
             None
             if deployment.enabled
@@ -189,6 +202,7 @@ class Endpoint:
         self.batcher = MicroBatcher(max_batch_size=max_batch_size, max_wait=max_wait, name=name)
         self.swaps = 0
         self.last_error: str | None = None
+        self._policy_spec: Any = None
 
     def __repr__(self) -> str:
         return f"Endpoint({self.name!r}, runtime={self.runtime!r})"
@@ -223,9 +237,16 @@ class Endpoint:
         return runtime
 
     def _sync_kill_switch(self) -> None:
+        """Take the source's kill switch and policy, when it has them (a deployment does)."""
         reason = getattr(self.source, "kill_reason", _UNSET)
         if reason is not _UNSET:
             self.disabled = reason
+        spec = getattr(self.source, "policy_spec", _UNSET)
+        if spec is not _UNSET and spec != self._policy_spec:
+            from loopline.policies import DecisionPolicy
+
+            self.policy = DecisionPolicy.from_dict(spec) if spec else None
+            self._policy_spec = spec
 
     async def refresh(self) -> bool:
         """Re-resolve the source; load and swap in a new version. True when it swapped."""

@@ -59,6 +59,7 @@ def encode_predict(
     scores: Scores,
     keys: list[Any] | None,
     explanations: list[dict[str, Any]] | None,
+    batch: Any = None,
 ) -> dict[str, Any]:
     predictions = []
     labels = scores.labels.tolist()
@@ -66,6 +67,7 @@ def encode_predict(
     probas = scores.proba.tolist() if scores.proba is not None else None
     binary = probas is not None and len(probas[0]) == 2 if probas else False
     version = runtime.version
+    decisions = _decide(endpoint, runtime, batch, scores, keys) if endpoint.policy else None
     for i, label in enumerate(labels):
         item: dict[str, Any] = {"prediction_id": new_prediction_id(), "label": label}
         if probas is not None:
@@ -75,14 +77,38 @@ def encode_predict(
             item["score"] = row[1] if binary else None
         else:
             item["score"] = label
-        item["decision"] = None
+        item["decision"] = decisions[i] if decisions is not None else None
         item["model_version"] = version
         item["variant"] = endpoint.variant
         if keys is not None:
             item["request_key"] = keys[i]
         if explanations is not None:
             item["explanation"] = explanations[i]
-        if endpoint.policy is not None:
-            item["decision"] = dict(endpoint.policy.decide(item))
         predictions.append(item)
     return {"deployment": endpoint.name, "model_version": version, "predictions": predictions}
+
+
+def _decide(
+    endpoint: Endpoint, runtime: ModelRuntime, batch: Any, scores: Scores, keys: list[Any] | None
+) -> list[dict[str, Any]]:
+    """The policy's decision per row (inputs by column; one row as a dict, its fast path)."""
+    assert endpoint.policy is not None
+    if hasattr(batch, "tolist"):
+        if batch.shape[0] == 1:
+            inputs: Any = dict(zip(runtime.columns, batch[0].tolist(), strict=True))
+        else:
+            inputs = {c: batch[:, i] for i, c in enumerate(runtime.columns)}
+    else:
+        inputs = {c: batch[c].to_numpy() for c in runtime.columns}
+    decided = endpoint.policy.decide(
+        scores.proba if scores.proba is not None else scores.labels,
+        inputs,
+        request_keys=keys,
+        classes=runtime.classes,
+        labels=scores.labels.tolist(),
+    )
+    version = getattr(decided, "policy_version", None)
+    rows = list(decided.to_rows())
+    for row in rows:
+        row["policy_version"] = version
+    return rows

@@ -45,7 +45,9 @@ class EventLogSink:
             record = PredictionRecord(
                 p["prediction_id"], endpoint, runtime.name, runtime.version, now, row, outputs,
                 variant=p.get("variant", "champion"), action=policy.get("action"),
-                rule=policy.get("rule"), decision=decision,
+                rule=policy.get("rule"), queue=policy.get("queue"), decision=decision,
+                policy_version=policy.get("policy_version"),
+                control=bool(policy.get("control", False)),
                 request_key=None if key is None else str(key),
             )  # fmt: skip
             records.append(record)
