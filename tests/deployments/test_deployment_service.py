@@ -3,15 +3,18 @@ resolving, and bad inputs that store nothing."""
 
 from __future__ import annotations
 
+import json
 import threading
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from loopline.audit import AuditLog
 from loopline.deploy import DeploymentService
 from loopline.deploy.checks import _decision_policy_class, check_policy
-from loopline.entities import Challenger
+from loopline.entities import Challenger, Deployment
 from loopline.errors import (
     AlreadyExistsError,
     ConflictError,
@@ -290,3 +293,33 @@ def test_a_policy_decision_policy_refuses_names_its_path(service: DeploymentServ
     made = service.create_deployment("churn-api", "models:/churn@champion", policy=POLICY,
                                      actor="a")  # fmt: skip
     assert made.policy == _decision_policy_class().from_dict(POLICY).to_dict()
+
+
+@given(
+    st.builds(
+        Deployment,
+        name=st.from_regex(r"[a-z0-9_.-]{1,20}", fullmatch=True),
+        revision=st.integers(1, 10**6),
+        model_uri=st.just("models:/churn@champion"),
+        policy=st.none() | st.dictionaries(st.text(max_size=5), st.integers() | st.text()),
+        logging=st.sampled_from(["off", "async", "durable"]),
+        challenger=st.none()
+        | st.builds(
+            Challenger,
+            model_uri=st.just("models:/churn/2"),
+            mode=st.just("canary"),
+            share=st.floats(0.01, 0.99),
+            sticky_key=st.none() | st.just("customer_id"),
+        ),
+        enabled=st.booleans(),
+        kill_reason=st.none() | st.text(max_size=20),
+        description=st.none() | st.text(max_size=20),
+        tags=st.dictionaries(st.text(max_size=5), st.text(max_size=5)),
+        created_by=st.text(min_size=1, max_size=5),
+        created_at=st.integers(0, 2**50),
+        updated_by=st.text(min_size=1, max_size=5),
+        updated_at=st.integers(0, 2**50),
+    )
+)
+def test_deployments_round_trip_through_json(deployment: Deployment) -> None:
+    assert Deployment.from_dict(json.loads(json.dumps(deployment.to_dict()))) == deployment

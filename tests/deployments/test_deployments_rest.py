@@ -240,3 +240,41 @@ def test_remote_sdk_matches_local(server: Server, name: str, tmp_path: Path) -> 
     remote.delete_deployment(name, actor="x")
     with pytest.raises(NotFoundError):
         remote.get_deployment(name)
+
+
+@pytest.mark.parametrize(
+    ("method", "suffix", "body", "status"),
+    [
+        ("PATCH", "", {"enabled": False}, 422),  # the kill switch has its own routes
+        ("PATCH", "", {"model_uri": "models:/churn/99"}, 404),
+        ("PATCH", "", {"challenger": {"model_uri": "models:/churn@champion", "mode": "shadow"}},
+         400),
+        ("PATCH", "", {"logging": None}, 400),
+        ("PATCH", "", {"expected_revision": "one"}, 422),
+        ("POST", "/kill", {"reason": "  "}, 400),
+        ("POST", "/kill", {}, 422),
+        ("POST", "/enable", {"reason": 3}, 422),
+    ],
+)  # fmt: skip
+def test_hostile_changes_are_4xx_and_store_nothing(
+    server: Server, name: str, method: str, suffix: str, body: dict[str, Any], status: int
+) -> None:
+    _create(server, name)
+    answer = server.call("alice", method, f"/api/deployments/{name}{suffix}", json=body)
+    assert answer.status_code == status, answer.text
+    assert answer.json()["error"]["code"] in ("INVALID_ARGUMENT", "NOT_FOUND")
+    revisions = server.call("dave", "GET", f"/api/deployments/{name}/revisions").json()
+    assert len(revisions["revisions"]) == 1
+
+
+def test_reads_of_unknown_things_are_4xx(server: Server, name: str) -> None:
+    _create(server, name)
+    assert server.call("dave", "GET", "/api/deployments/ghost").status_code == 404
+    assert server.call("dave", "GET", "/api/deployments/ghost/resolve").status_code == 404
+    unknown = server.call("dave", "GET", f"/api/deployments/{name}", params={"revision": 9})
+    assert unknown.status_code == 404
+    zero = server.call("dave", "GET", f"/api/deployments/{name}", params={"revision": 0})
+    assert zero.status_code == 400
+    assert server.call("dave", "GET", "/api/deployments/a%20b").status_code == 400
+    page = server.call("dave", "GET", "/api/deployments", params={"page_token": "bad"})
+    assert page.status_code == 400
