@@ -196,7 +196,7 @@ def check_policy(policy: object, where: str) -> dict[str, Any] | None:
             f"policy: {exc.message}",
             field=field,
         ) from None
-    except (TypeError, ValueError, KeyError) as exc:
+    except (TypeError, ValueError, KeyError, AttributeError, IndexError) as exc:
         raise InvalidArgumentError(
             f"The 'policy' parameter of DeploymentService.{where} is not a valid decision "
             f"policy: {exc}",
