@@ -42,11 +42,13 @@ _LAZY = {
     "log_model": "loopline.client.fluent",
     "load_model": "loopline.client.fluent",
     "models": "loopline.client.models",
+    "log_outcomes": "loopline.client.eventlog",
     "log_metric": "loopline.client.fluent",
     "log_metrics": "loopline.client.fluent",
     "log_param": "loopline.client.fluent",
     "log_params": "loopline.client.fluent",
     "log_text": "loopline.client.fluent",
+    "read_predictions": "loopline.client.eventlog",
     "search_runs": "loopline.client.fluent",
     "set_experiment": "loopline.client.fluent",
     "set_tag": "loopline.client.fluent",
@@ -84,10 +86,12 @@ __all__ = [
     "log_metric",
     "log_metrics",
     "log_model",
+    "log_outcomes",
     "log_param",
     "log_params",
     "log_text",
     "models",
+    "read_predictions",
     "search_runs",
     "set_experiment",
     "set_tag",
@@ -127,6 +131,7 @@ if TYPE_CHECKING:
         set_uri,
         start_run,
     )
+    from loopline.client.eventlog import log_outcomes, read_predictions
     from loopline.client.lineage import lineage
     from loopline.config import Settings
     from loopline.entities import Experiment, Metric, Run, RunStatus

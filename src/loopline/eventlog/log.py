@@ -28,7 +28,7 @@ from loopline.eventlog.schema import require_pyarrow
 from loopline.eventlog.seal import recover
 from loopline.eventlog.writer import Mode, Writer
 
-__all__ = ["EventLog", "as_rows"]
+__all__ = ["EventLog", "as_rows", "output_as"]
 
 As = Literal["arrow", "pandas"]
 
@@ -50,7 +50,7 @@ def as_rows(records: Any) -> list[Any]:
     return list(records)
 
 
-def _output(table: Any, as_: str) -> Any:
+def output_as(table: Any, as_: str) -> Any:
     if as_ == "arrow":
         return table
     if as_ == "pandas":
@@ -167,7 +167,7 @@ class EventLog:
             latest = latest_outcomes(read_table(self.root, "outcomes", bounds=outcome_bounds(s)))
             latest = latest.select(["prediction_id", *OUTCOME_JOINED])
             table = join_outcomes(table, latest)
-        return _output(select(table, columns), as_)
+        return output_as(select(table, columns), as_)
 
     def open_predictions(
         self,
@@ -184,7 +184,7 @@ class EventLog:
         outcomes = read_table(self.root, "outcomes", bounds=outcome_bounds(s))
         ids = outcomes.select(["prediction_id"]).group_by("prediction_id").aggregate([])
         table = by_time(table.join(ids, keys="prediction_id", join_type="left anti"))
-        return _output(select(table, columns), as_)
+        return output_as(select(table, columns), as_)
 
     def _predictions(self, deployment: str | None, start: int | None, end: int | None) -> Any:
         return read_table(
@@ -198,7 +198,7 @@ class EventLog:
         """Every outcome ever logged (the full history, oldest first)."""
         table = read_table(self.root, "outcomes")
         table = table.sort_by([("timestamp", "ascending"), ("received_at", "ascending")])
-        return _output(table, as_)
+        return output_as(table, as_)
 
     def outcome_history(self, prediction_id: str) -> list[OutcomeRecord]:
         """Every outcome logged for one prediction, oldest first; the last one is what reads use."""

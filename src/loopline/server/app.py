@@ -14,6 +14,7 @@ from loopline.server.errors import install_error_handlers
 from loopline.server.routes import artifacts, datasets, experiments, models, runs, users
 from loopline.server.routes import cards as card_routes
 from loopline.server.routes import deployments as deployment_routes
+from loopline.server.routes import eventlog as eventlog_routes
 from loopline.server.routes import lineage as lineage_routes
 from loopline.server.routes import release as release_routes
 from loopline.tracking.service import TrackingService
@@ -52,5 +53,6 @@ def create_app(tracking: TrackingService, settings: Settings | None = None) -> F
     app.include_router(users.tokens_router)
     app.include_router(lineage_routes.router)
     app.include_router(users.whoami_router)
+    app.include_router(eventlog_routes.router)
     app.include_router(deployment_routes.router)
     return app
