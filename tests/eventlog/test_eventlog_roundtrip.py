@@ -105,6 +105,16 @@ def test_window_deployment_and_columns(log: EventLog, make_prediction: Make) -> 
         log.read_predictions(start="yesterday")
 
 
+def test_any_deployment_name_stays_in_its_folder(log: EventLog, make_prediction: Make) -> None:
+    names = ["team/churn v2", "../up", "50%"]
+    with log.writer("durable") as writer:
+        writer.append([make_prediction(deployment=name) for name in names])
+    folders = sorted(p.name for p in (log.root / "predictions").iterdir())
+    assert folders == ["deployment=..%2Fup", "deployment=50%25", "deployment=team%2Fchurn%20v2"]
+    for name in names:
+        assert log.read_predictions(name).column("deployment").to_pylist() == [name]
+
+
 def test_segments_are_a_hive_dataset(log: EventLog, make_prediction: Make) -> None:
     with log.writer("durable") as writer:
         writer.append([make_prediction(T0 + d * DAY) for d in range(3)])
@@ -197,7 +207,7 @@ def test_bad_outcomes_name_field_and_index_and_write_nothing(
         ({"inputs": ["not", "a", "mapping"]}, "inputs"),
         ({"model_version": "3"}, "model_version"),
         ({"variant": "blue"}, "variant"),
-        ({"deployment": "../etc"}, "deployment"),
+        ({"deployment": "churn\n"}, "deployment"),
         ({"control": 1}, "control"),
         ({"timestamp": 1.5}, "timestamp"),
         ({"latency_ms": "fast"}, "latency_ms"),

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import json
 import math
-import re
 import threading
 import time
 from collections.abc import Iterable, Mapping
@@ -39,9 +38,8 @@ from loopline.eventlog.ids import prediction_id_time
 __all__ = ["date_of", "encode_outcomes", "encode_predictions", "to_json_text"]
 
 _DAY_MS = 86_400_000
-_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,199}")
 _MAX_ID = 200
-_NAME_RULE = "letters, digits, '_', '.' or '-' (a folder name), starting with a letter or digit"
+_NAME_RULE = f"a non-empty printable string of at most {_MAX_ID} characters"
 _dates: dict[int, str] = {}
 _clock = threading.Lock()
 _last_received = 0
@@ -162,8 +160,9 @@ def encode_predictions(records: Iterable[Any]) -> list[bytes]:
     for i, item in enumerate(records):
         r: PredictionRecord = _as_record(PredictionRecord, "Prediction", i, item)
         _check_id("Prediction", i, r.prediction_id)
-        if not isinstance(r.deployment, str) or not _NAME.fullmatch(r.deployment):
-            raise _bad("Prediction", i, "deployment", _NAME_RULE, r.deployment)
+        dep = r.deployment
+        if not isinstance(dep, str) or not 0 < len(dep) <= _MAX_ID or not dep.isprintable():
+            raise _bad("Prediction", i, "deployment", _NAME_RULE, dep)
         if not isinstance(r.model_name, str) or not r.model_name:
             raise _bad("Prediction", i, "model_name", "a non-empty string", r.model_name)
         if isinstance(r.model_version, bool) or not isinstance(r.model_version, int):
@@ -189,7 +188,7 @@ def encode_predictions(records: Iterable[Any]) -> list[bytes]:
         lat = "null" if latency is None or not math.isfinite(latency) else repr(float(latency))
         # Built by hand, not with json.dumps(dict): half the cost on the serving hot path.
         line = (
-            f'{{"prediction_id":{_quote(r.prediction_id)},"deployment":"{r.deployment}",'
+            f'{{"prediction_id":{_quote(r.prediction_id)},"deployment":{_quote(dep)},'
             f'"model_name":{_quote(r.model_name)},"model_version":{int(r.model_version)},'
             f'"variant":"{r.variant}","timestamp":{ts},"inputs":{_quote(inputs)},'
             f'"outputs":{_quote(outputs)},"action":{_text(r.action)},"rule":{_text(r.rule)},'

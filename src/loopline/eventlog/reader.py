@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 from loopline.errors import InvalidArgumentError
 from loopline.eventlog.encode import date_of
@@ -83,7 +84,7 @@ def window_filter(start: int | None, end: int | None, deployment: str | None) ->
 def _keep(path: Path, table: str, bounds: dict[str, tuple[str | None, str | None]]) -> bool:
     """Partition pruning on the folder names (``key=value``) before any file is opened."""
     folders = path.parts[-1 - len(PARTITIONS[table]) : -1]
-    parts = dict(folder.split("=", 1) for folder in folders)
+    parts = {k: unquote(v) for k, v in (folder.split("=", 1) for folder in folders)}
     for key, (low, high) in bounds.items():
         value = parts.get(key)
         if value is None:
@@ -122,7 +123,9 @@ def read_table(
         dataset = pa.dataset.dataset(
             files,
             format="parquet",
-            partitioning=pa.dataset.partitioning(partitioning_schema(table), flavor="hive"),
+            partitioning=pa.dataset.HivePartitioning(
+                partitioning_schema(table), segment_encoding="uri"
+            ),
             partition_base_dir=str(base),
         )
         segment = dataset.to_table(filter=expr)

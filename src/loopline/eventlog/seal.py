@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from loopline.eventlog.journal import fsync_dir, list_journals, read_complete, try_lock
 from loopline.eventlog.schema import PARTITIONS, TABLES, journal_schema, require_pyarrow, stored
@@ -99,7 +100,7 @@ def seal_journal(root: Path, table: str, path: Path) -> int:
     for keys, part in _partitions(rows, table):
         folder = root / table
         for key, value in zip(PARTITIONS[table], keys, strict=True):
-            folder = folder / f"{key}={value}"
+            folder = folder / f"{key}={quote(value, safe='')}"  # "/" in a name stays inside
         segment = folder / segment_name(journal_id)
         if segment.exists():
             continue
