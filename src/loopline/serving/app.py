@@ -286,7 +286,14 @@ def error_ready() -> Answer:
 
 
 def _model_path(path: str) -> tuple[str, str | None, str | None]:
-    """``(name, version, action)`` of ``/v2/models/{name}[/versions/{v}][/ready|/infer]``."""
+    """``(name, version, action)`` of ``/v2/models/{name}[/versions/{v}][/ready|/infer]``.
+
+    Examples:
+        >>> _model_path("/v2/models/team/churn/versions/3/infer")
+        ('team/churn', '3', 'infer')
+        >>> _model_path("/v2/models/churn")
+        ('churn', None, None)
+    """
     rest = path[len(_MODELS) :]
     action = None
     for suffix in ("/ready", "/infer"):

@@ -56,7 +56,19 @@ def explainable(model: Any) -> bool:
 def explain(
     model: Any, array: Any, columns: tuple[str, ...], means: dict[str, float] | None = None
 ) -> list[Explanation]:
-    """One explanation per row of ``array`` (float64, columns in ``columns`` order)."""
+    """One explanation per row of ``array`` (float64, columns in ``columns`` order).
+
+    Examples:
+        >>> import numpy as np
+        >>> from sklearn.linear_model import LinearRegression
+        >>> X = np.array([[1.0, 0.0], [2.0, 1.0], [3.0, 5.0]])
+        >>> model = LinearRegression().fit(X, 2 * X[:, 0] - X[:, 1] + 1)
+        >>> found = explain(model, X[:1], ("a", "b"), {"a": 2.0, "b": 2.0})[0]
+        >>> {k: round(v, 6) for k, v in found["contributions"].items()}
+        {'a': -2.0, 'b': 2.0}
+        >>> round(found["base_value"] + sum(found["contributions"].values()), 6)  # the prediction
+        3.0
+    """
     import numpy as np
 
     kind = _kind(model)
