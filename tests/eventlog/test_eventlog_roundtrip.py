@@ -73,6 +73,7 @@ def test_async_writes_within_the_flush_interval(log: EventLog, make_prediction: 
     deadline = datetime.now(UTC).timestamp() + 2
     while log.read_predictions().num_rows == 0:
         assert datetime.now(UTC).timestamp() < deadline, "async record not written within 2 s"
+    writer.flush()
     assert writer.stats()["written"] == 1
     writer.close()
     with pytest.raises(InvalidStateError):
@@ -230,3 +231,18 @@ def test_non_finite_values_are_strict_json(log: EventLog, make_prediction: Make)
     log.log_predictions([make_prediction(inputs={"x": math.inf}, outputs={"s": [math.nan]})])
     (row,) = log.read_predictions().to_pylist()
     assert (row["inputs"], row["outputs"]) == ('{"x":null}', '{"s":[null]}')
+
+
+def test_a_full_async_queue_blocks_and_counts_never_drops(
+    tmp_path: Path, make_prediction: Make
+) -> None:
+    log = EventLog(tmp_path / "small", max_queue=5)
+    writer = log.writer("async")
+    records = [make_prediction(T0 + i) for i in range(200)]
+    for record in records:
+        writer.append([record])
+    writer.close()
+    stats = writer.stats()
+    assert stats["stalls"] > 0
+    assert stats["written"] == stats["appended"] == 200
+    assert log.read_predictions().num_rows == 200
