@@ -9,7 +9,7 @@ from collections import Counter
 import httpx
 import numpy as np
 import pytest
-from serving_support import Models, Serve, expected_proba, row
+from serving_support import Models, Running, Serve, expected_proba, row
 
 
 def test_moving_the_alias_under_load_fails_no_request(serve: Serve, models: Models) -> None:
@@ -81,6 +81,7 @@ def test_kill_switch_answers_503_with_the_reason(serve: Serve, models: Models) -
 def test_concurrent_requests_are_scored_in_batches(serve: Serve, models: Models) -> None:
     server = serve("models:/gbc/1")
     batcher = server.app.endpoints["gbc"].batcher
+    batcher.inline_below = 0  # never on the event loop, however cheap the model is here
     before = (batcher.batches, batcher.requests)
     results: dict[int, float] = {}
 
@@ -113,3 +114,22 @@ def test_a_lone_request_does_not_wait(serve: Serve, models: Models) -> None:
         elapsed = time.perf_counter() - started
 
     assert elapsed < 0.5  # five sequential requests, none waited the 0.5 s batch window
+
+
+def test_a_cheap_model_is_scored_on_the_event_loop_when_idle(
+    logit_server: Running, models: Models
+) -> None:
+    endpoint = logit_server.app.endpoints["logit"]
+    before = endpoint.batcher.inline
+    runtime = endpoint.runtime
+    assert runtime is not None
+    assert runtime.fast  # the checked direct computation of a logistic regression
+    cheap = runtime.cost < endpoint.batcher.inline_below
+
+    body = {"rows": [row(models.X, 3)]}
+    answer = httpx.post(f"{logit_server.url}/deployments/logit/predict", json=body).json()
+
+    assert answer["predictions"][0]["score"] == pytest.approx(
+        expected_proba(models.logit, models.X[3:4])[0, 1], rel=1e-12
+    )
+    assert endpoint.batcher.inline - before == (1 if cheap else 0)

@@ -5,6 +5,9 @@ straight into a 2-D float64 NumPy array in the model's column order and handed t
 estimator: no pandas per request. Other signatures (text or categorical columns) go through
 :func:`loopline.modeling.signature.enforce`, which builds a DataFrame per request.
 
+Logistic regressions and gradient boosting classifiers are scored by a direct computation
+checked against the estimator when loaded (:mod:`loopline.serving.fastpath`).
+
 A scikit-learn estimator fitted on a DataFrame warns "X does not have valid feature names" on
 every call with an array. The runtime removes ``feature_names_in_`` from its own loaded copy of
 such an estimator (after taking the column order from it), so the check is skipped instead of
@@ -18,6 +21,7 @@ signature allows none, a category the model never saw, a tensor of the wrong sha
 from __future__ import annotations
 
 import math
+import time
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -143,6 +147,14 @@ class ModelRuntime:
             self._quiet = _strip_feature_names(self.estimator)
         self._predict = logged.loaded.predict
         self._predict_proba = logged.loaded.predict_proba if self.has_proba else None
+        self.fast = False
+        if self.numeric and self._quiet and self._predict_proba is not None:
+            from loopline.serving.fastpath import fast_predict_proba
+
+            fast = fast_predict_proba(self.estimator, len(self.columns), self._predict_proba)
+            if fast is not None:
+                self._predict_proba, self.fast = fast, True
+        self.cost = self._measure()
 
     def __repr__(self) -> str:
         return f"ModelRuntime({self.name!r}, version={self.version}, flavor={self.flavor!r})"
@@ -390,6 +402,23 @@ class ModelRuntime:
             ) from None
 
     # -- scoring --------------------------------------------------------------------------------
+
+    def _measure(self) -> float:
+        """Seconds of one one-row call (the best of a few), or infinity when unknown."""
+        if not self.numeric:
+            return math.inf
+        import numpy as np
+
+        row = np.zeros((1, len(self.columns)))
+        best = math.inf
+        try:
+            for _ in range(5):
+                started = time.perf_counter()
+                self.score(row)
+                best = min(best, time.perf_counter() - started)
+        except Exception:
+            return math.inf
+        return best
 
     def _model_input(self, batch: Any) -> Any:
         if self.numeric or hasattr(self.estimator, "feature_names_in_"):
