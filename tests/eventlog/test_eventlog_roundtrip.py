@@ -15,7 +15,7 @@ import pyarrow.dataset as ds
 import pytest
 
 from loopline.entities.eventlog import OutcomeRecord, PredictionRecord
-from loopline.errors import InvalidArgumentError, InvalidStateError
+from loopline.errors import InvalidArgumentError, InvalidStateError, StorageError
 from loopline.eventlog import EventLog, new_prediction_id
 
 Make = Callable[..., PredictionRecord]
@@ -246,3 +246,15 @@ def test_a_full_async_queue_blocks_and_counts_never_drops(
     assert stats["stalls"] > 0
     assert stats["written"] == stats["appended"] == 200
     assert log.read_predictions().num_rows == 200
+
+
+def test_a_failed_durable_write_raises_and_is_counted(log: EventLog, make_prediction: Make) -> None:
+    (log.root / "_journal").mkdir(parents=True)
+    (log.root / "_journal" / "predictions").write_text("a file where the folder should be")
+    writer = log.writer("durable")
+    with pytest.raises(StorageError, match="could not store"):
+        writer.append([make_prediction()])
+    assert writer.stats()["failed"] == 1
+    writer.append_outcomes([OutcomeRecord("p", label=1)])  # the other table still works
+    writer.close()
+    assert log.read_outcomes().num_rows == 1

@@ -35,7 +35,7 @@ def list_journals(root: Path, table: str) -> list[Path]:
     folder = journal_dir(root, table)
     try:
         return sorted(p for p in folder.iterdir() if p.suffix == ".jsonl")
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):
         return []
 
 

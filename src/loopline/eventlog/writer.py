@@ -85,7 +85,9 @@ class Writer:
         self._leader = False
         self._failed: tuple[int, int, BaseException] | None = None
         self._closing = self._closed = False
-        self._counts = {"appended": 0, "written": 0, "fsyncs": 0, "stalls": 0, "dropped": 0}
+        self._counts = dict.fromkeys(
+            ("appended", "written", "fsyncs", "stalls", "dropped", "failed"), 0
+        )
         self._thread = threading.Thread(
             target=self._run, name=f"loopline-eventlog-{mode}", daemon=True
         )
@@ -155,6 +157,7 @@ class Writer:
             self._leader = False
             if error is not None:
                 self._failed = (self._done + 1, upto, error)
+                self._counts["failed"] += sum(n for _, _, n in batch)
                 _log.error("event log write failed: %s", error)
             self._done = upto
             self._cond.notify_all()
@@ -238,7 +241,8 @@ class Writer:
         _live.discard(self)
 
     def stats(self) -> dict[str, int]:
-        """Counters: records appended, written, fsyncs, stalls on a full queue, dropped (off)."""
+        """Counters: records appended, written, fsyncs, stalls on a full queue, dropped (off),
+        failed (a write error: durable appenders got a StorageError, async ones only this)."""
         with self._cond:
             return {**self._counts, "queued": self._queued}
 
