@@ -188,6 +188,10 @@ def test_outcomes_of_unknown_or_foreign_ids_are_kept(log: EventLog) -> None:
         ({"prediction_id": "p", "timestamp": -1}, "timestamp"),
         ({"prediction_id": "p", "timestamp": "now"}, "timestamp"),
         ({"prediction_id": "p", "colour": "red"}, "record"),
+        ({"prediction_id": "p\ud800"}, "prediction_id"),
+        ({"prediction_id": "p", "source": "\udfff"}, "source"),
+        ({"prediction_id": "p", "value": 10**400}, "value"),
+        ({"prediction_id": "p", "label": 10**400}, "label"),
     ],
 )
 def test_bad_outcomes_name_field_and_index_and_write_nothing(
@@ -213,6 +217,10 @@ def test_bad_outcomes_name_field_and_index_and_write_nothing(
         ({"timestamp": 1.5}, "timestamp"),
         ({"latency_ms": "fast"}, "latency_ms"),
         ({"decision": {"x": {1, 2}}}, "decision"),
+        ({"decision": "\ud800"}, "decision"),
+        ({"action": "review\udfff"}, "action"),
+        ({"model_version": 1 << 63}, "model_version"),
+        ({"latency_ms": 10**400}, "latency_ms"),
     ],
 )
 def test_bad_predictions_name_field_and_index_and_write_nothing(
@@ -225,6 +233,18 @@ def test_bad_predictions_name_field_and_index_and_write_nothing(
     assert info.value.details == {"field": field, "index": 2}
     writer.close()
     assert log.read_predictions().num_rows == 0
+
+
+def test_text_beyond_ascii_round_trips(log: EventLog, make_prediction: Make) -> None:
+    record = make_prediction(
+        deployment="仮説", action="prüfen", inputs={"name": "Zoë \ud800"}, request_key="🔑"
+    )
+    log.log_predictions([record])
+    log.log_outcomes([OutcomeRecord(record.prediction_id, label="ja ✓", source="crm-é")])
+    (row,) = log.read_predictions("仮説").to_pylist()
+    assert (row["action"], row["request_key"], row["outcome_source"]) == ("prüfen", "🔑", "crm-é")
+    assert json.loads(row["inputs"]) == {"name": "Zoë \ud800"}  # escaped inside the JSON text
+    assert json.loads(row["label"]) == "ja ✓"
 
 
 def test_non_finite_values_are_strict_json(log: EventLog, make_prediction: Make) -> None:

@@ -90,7 +90,10 @@ def _finite(value: Any) -> Any:
 
 
 _dumps = json.JSONEncoder(separators=(",", ":"), allow_nan=False, default=_plain).encode
-_quote = json.encoder.encode_basestring_ascii  # a str as a JSON string literal (C speed)
+# A str as a JSON string literal (C speed), non-ASCII kept: a lone surrogate then fails the
+# UTF-8 encoding of the line, instead of reaching a journal Arrow could not parse.
+_quote = json.encoder.encode_basestring
+_dumps_line = json.JSONEncoder(separators=(",", ":"), allow_nan=False, ensure_ascii=False).encode
 
 
 def _text(value: str | None) -> str:
@@ -165,8 +168,9 @@ def encode_predictions(records: Iterable[Any]) -> list[bytes]:
             raise _bad("Prediction", i, "deployment", _NAME_RULE, dep)
         if not isinstance(r.model_name, str) or not r.model_name:
             raise _bad("Prediction", i, "model_name", "a non-empty string", r.model_name)
-        if isinstance(r.model_version, bool) or not isinstance(r.model_version, int):
-            raise _bad("Prediction", i, "model_version", "an int", r.model_version)
+        version = r.model_version
+        if isinstance(version, bool) or not isinstance(version, int) or abs(version) >= 1 << 63:
+            raise _bad("Prediction", i, "model_version", "an int (64-bit)", version)
         if r.variant not in VARIANTS:
             raise _bad("Prediction", i, "variant", f"one of {', '.join(VARIANTS)}", r.variant)
         for name in ("inputs", "outputs"):
@@ -185,7 +189,11 @@ def encode_predictions(records: Iterable[Any]) -> list[bytes]:
         ts = _check_ms("Prediction", i, r.timestamp)
         inputs = _json_field("Prediction", i, "inputs", r.inputs)
         outputs = _json_field("Prediction", i, "outputs", r.outputs)
-        lat = "null" if latency is None or not math.isfinite(latency) else repr(float(latency))
+        lat = "null"
+        if latency is not None:
+            if isinstance(latency, int) and abs(latency) > 1 << 53:
+                raise _bad("Prediction", i, "latency_ms", "a float", latency)
+            lat = repr(float(latency)) if math.isfinite(latency) else "null"
         # Built by hand, not with json.dumps(dict): half the cost on the serving hot path.
         line = (
             f'{{"prediction_id":{_quote(r.prediction_id)},"deployment":{_quote(dep)},'
@@ -197,8 +205,34 @@ def encode_predictions(records: Iterable[Any]) -> list[bytes]:
             f'"control":{"true" if r.control else "false"},"latency_ms":{lat},'
             f'"request_key":{_text(r.request_key)},"date":"{date_of(ts)}"}}\n'
         )
-        lines.append(line.encode())
+        lines.append(_utf8(line, "Prediction", i, r))
     return lines
+
+
+def _utf8(line: str, kind: str, index: int, record: Any) -> bytes:
+    try:
+        return line.encode()
+    except UnicodeEncodeError:
+        for name in record.__slots__:
+            value = getattr(record, name)
+            if isinstance(value, str) and not _encodable(value):
+                raise _bad(kind, index, name, "valid Unicode (no lone surrogates)", value) from None
+        raise
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _float(index: int, name: str, value: float) -> float:
+    try:
+        return float(value)
+    except OverflowError:
+        raise _bad("Outcome", index, name, "a number a float can hold", value) from None
 
 
 def _scalar(value: Any) -> Any:
@@ -209,9 +243,11 @@ def _scalar(value: Any) -> Any:
 def encode_outcomes(records: Iterable[Any], *, now: int | None = None) -> list[bytes]:
     """Journal lines for outcome records (or mappings of their fields), checked first."""
     rows: list[dict[str, Any]] = []
+    kept: list[OutcomeRecord] = []
     stamp = time.time_ns() // 1_000_000 if now is None else now
     for i, item in enumerate(records):
         r: OutcomeRecord = _as_record(OutcomeRecord, "Outcome", i, item)
+        kept.append(r)
         pid = _check_id("Outcome", i, r.prediction_id)
         ts = stamp if r.timestamp is None else _check_ms("Outcome", i, _scalar(r.timestamp))
         label = _scalar(r.label)
@@ -225,14 +261,14 @@ def encode_outcomes(records: Iterable[Any], *, now: int | None = None) -> list[b
         accepted = _scalar(r.accepted)
         _check("Outcome", i, "accepted", accepted, (bool,), "a bool or None")
         _check("Outcome", i, "source", r.source, (str,), "a string or None")
-        number = None if label is None or isinstance(label, str) else float(label)
+        number = None if label is None or isinstance(label, str) else _float(i, "label", label)
         made = prediction_id_time(pid)
         row = {
             "prediction_id": pid,
             "timestamp": ts,
             "label": None if label is None else _dumps(label),
             "label_number": number,
-            "value": None if value is None else float(value),
+            "value": None if value is None else _float(i, "value", value),
             "accepted": accepted,
             "source": r.source,
             "received_at": 0,
@@ -241,4 +277,4 @@ def encode_outcomes(records: Iterable[Any], *, now: int | None = None) -> list[b
         rows.append(row)
     for row in rows:  # stamped once all are valid
         row["received_at"] = _received_at()
-    return [_dumps(row).encode() + b"\n" for row in rows]
+    return [_utf8(_dumps_line(row) + "\n", "Outcome", i, kept[i]) for i, row in enumerate(rows)]
