@@ -71,3 +71,47 @@ def test_a_deployment_is_served_followed_killed_and_logged(
     assert first["model_version"].tolist() == [1]
     assert first["action"].tolist() == [decisions[0]["action"]]
     assert first["policy_version"].tolist() == [decisions[0]["policy_version"]]
+
+
+def test_a_canary_answers_its_share_sticky_by_key(
+    deployments: DeploymentService, models: Models
+) -> None:
+    challenger = {"model_uri": "models:/gbc/2", "mode": "canary", "share": 0.5,
+                  "sticky_key": "customer"}  # fmt: skip
+    deployments.create_deployment("gbc-canary", "models:/gbc/1", logging="off",
+                                  challenger=challenger, actor="tester")  # fmt: skip
+    app = deployments_app(models.client, settings(serve_poll_interval=0))
+
+    with Running(app) as server, httpx.Client(base_url=server.url) as client:
+
+        def side(customer: str) -> tuple[str, int]:
+            body = {"rows": [{**row(models.X, 0), "customer": customer}]}
+            p = client.post("/deployments/gbc-canary/predict", json=body).json()["predictions"][0]
+            return p["variant"], p["model_version"]
+
+        sides = {c: side(c) for c in (f"c{i}" for i in range(40))}
+        again = {c: side(c) for c in list(sides)[:10]}
+
+    assert set(sides.values()) == {("champion", 1), ("canary", 2)}
+    assert again == {c: sides[c] for c in again}  # sticky
+
+
+def test_a_shadow_is_scored_and_logged_never_returned(
+    deployments: DeploymentService, models: Models, tmp_path: Path
+) -> None:
+    challenger = {"model_uri": "models:/gbc/2", "mode": "shadow"}
+    deployments.create_deployment("gbc-shadow", "models:/gbc/1", logging="async",
+                                  challenger=challenger, actor="tester")  # fmt: skip
+    config = settings(serve_poll_interval=0, eventlog_root=tmp_path / "events")
+    app = deployments_app(models.client, config)
+
+    with Running(app) as server, httpx.Client(base_url=server.url) as client:
+        body = {"rows": [row(models.X, i) for i in range(3)]}
+        answers = [client.post("/deployments/gbc-shadow/predict", json=body).json()
+                   for _ in range(2)]  # fmt: skip
+        _wait(lambda: app.endpoints["gbc-shadow"].shadowed == 6, "the shadow was not scored")
+
+    assert {p["variant"] for a in answers for p in a["predictions"]} == {"champion"}
+    logged = EventLog(tmp_path / "events").read_predictions("gbc-shadow", as_="pandas")
+    counts = logged.groupby(["variant", "model_version"]).size().to_dict()
+    assert counts == {("champion", 1): 6, ("shadow", 2): 6}

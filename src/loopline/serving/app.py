@@ -54,6 +54,7 @@ class ServingApp:
         self.endpoints: dict[str, Endpoint] = {e.name: e for e in endpoints}
         self.poll_interval = poll_interval
         self._tasks: list[asyncio.Task[None]] = []
+        self._shadows: set[asyncio.Task[None]] = set()
 
     # -- lifecycle ------------------------------------------------------------------------------
 
@@ -75,6 +76,8 @@ class ServingApp:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._tasks.clear()
+        if self._shadows:
+            await asyncio.gather(*self._shadows, return_exceptions=True)
         for endpoint in self.endpoints.values():
             endpoint.close()
 
@@ -205,7 +208,7 @@ class ServingApp:
             return await self._invocations(scope, body)
         if path.startswith("/deployments/") and path.endswith("/predict"):
             name = path[len("/deployments/") : -len("/predict")]
-            return await self._predict(name, body)
+            return await self._predict(name, body, scope)
         if path in ("/v2/health/live", "/v2/health/ready", "/v2", "/ping", "/health", "/version"):
             raise HttpError(405, f"Use GET for {path}.")
         raise HttpError(404, f"There is no route {path}.")
@@ -251,7 +254,7 @@ class ServingApp:
         scores = await endpoint.score(runtime, batch)
         return ok(mlflow.encode_invocations(scores, proba))
 
-    async def _predict(self, name: str, body: bytes) -> Answer:
+    async def _predict(self, name: str, body: bytes, scope: Scope) -> Answer:
         endpoint = self.endpoints.get(name)
         if endpoint is None:
             raise HttpError(
@@ -262,15 +265,43 @@ class ServingApp:
         runtime = endpoint.runtime
         assert runtime is not None
         document = loads(body)
+        variant = None
+        challenger = endpoint.challenger_runtime
+        mode = getattr(endpoint.challenger, "mode", None) if challenger is not None else None
+        if mode == "canary" and challenger is not None:
+            headers = dict(scope["headers"])
+            if predict.canary_side(endpoint, document, headers):
+                runtime, variant = challenger, "canary"
         batch, keys, wants_explanation = predict.decode_predict(runtime, document)
         scores = await endpoint.score(runtime, batch)
         explanations = None
         if wants_explanation:
             explanations = _explain(runtime, batch)
-        answer = predict.encode_predict(endpoint, runtime, scores, keys, explanations, batch)
+        answer = predict.encode_predict(
+            endpoint, runtime, scores, keys, explanations, batch, variant
+        )
         if endpoint.logger is not None:
             endpoint.logger.log(endpoint.name, runtime, batch, answer["predictions"])
+        if mode == "shadow" and challenger is not None:
+            task = asyncio.get_running_loop().create_task(
+                self._shadow(endpoint, challenger, document)
+            )
+            self._shadows.add(task)
+            task.add_done_callback(self._shadows.discard)
         return ok(answer)
+
+    async def _shadow(self, endpoint: Endpoint, runtime: Any, document: Any) -> None:
+        """Score the shadow challenger after the answer went out; log, never return, its rows."""
+        try:
+            batch, keys, _ = predict.decode_predict(runtime, document)
+            scores = await endpoint.score(runtime, batch)
+            shadow = predict.encode_predict(endpoint, runtime, scores, keys, None, batch, "shadow")
+            endpoint.shadowed += len(shadow["predictions"])
+            if endpoint.logger is not None:
+                endpoint.logger.log(endpoint.name, runtime, batch, shadow["predictions"])
+        except Exception as exc:  # a shadow never affects the caller
+            endpoint.last_error = f"shadow: {exc}"
+            log.warning("deployment %s: the shadow challenger failed: %s", endpoint.name, exc)
 
 
 def _explain(runtime: Any, batch: Any) -> list[dict[str, Any]]:

@@ -18,7 +18,10 @@ Seams for the other issue-5 pieces (see ``docs/serving.md``):
 - ``logger``: anything with ``log(endpoint, runtime, batch, predictions) -> None`` that must
   not block (it is called on the event loop after each ``/deployments/{name}/predict``);
   :class:`loopline.serving.sink.EventLogSink` appends to the event log.
-- ``challenger``: another :class:`Endpoint` scored with the same input (``variant``).
+- ``challenger`` (a :class:`~loopline.entities.Challenger`-like config: ``mode`` ``shadow`` or
+  ``canary``, ``share``, ``sticky_key``) and ``challenger_runtime``: a shadow is scored and logged
+  after every ``/predict`` answer, never returned; a canary answers a ``share`` of the requests
+  (sticky by the ``sticky_key`` input field or header). A deployment sets both.
 """
 
 from __future__ import annotations
@@ -143,6 +146,8 @@ class DeploymentSource:
         self.kill_reason: str | None = None
         self.logging = "off"
         self.policy_spec: dict[str, Any] | None = None
+        self.challenger: Any = None
+        self.challenger_key: Key | None = None
 
     def resolve(self) -> Key:
         from loopline.errors import InvalidStateError
@@ -151,6 +156,9 @@ class DeploymentSource:
         deployment = found.deployment
         self.logging = deployment.logging
         self.policy_spec = deployment.policy
+        self.challenger = deployment.challenger
+        version = found.challenger
+        self.challenger_key = None if version is None else (version.name, int(version.version))
         self.kill_reason = (
             None
             if deployment.enabled
@@ -186,7 +194,8 @@ class Endpoint:
         source: ModelSource | None = None,
         policy: DecisionHook | None = None,
         logger: PredictionSink | None = None,
-        challenger: Endpoint | None = None,
+        challenger: Any = None,
+        challenger_runtime: ModelRuntime | None = None,
         variant: str = "champion",
         max_batch_size: int = 64,
         max_wait: float = 0.001,
@@ -197,10 +206,12 @@ class Endpoint:
         self.policy = policy
         self.logger = logger
         self.challenger = challenger
+        self.challenger_runtime = challenger_runtime
         self.variant = variant
         self.disabled: str | None = None
         self.batcher = MicroBatcher(max_batch_size=max_batch_size, max_wait=max_wait, name=name)
         self.swaps = 0
+        self.shadowed = 0
         self.last_error: str | None = None
         self._policy_spec: Any = None
 
@@ -234,7 +245,23 @@ class Endpoint:
         self._sync_kill_switch()
         runtime = self.source.load(key)
         self.runtime = runtime
+        wanted = self._challenger_wanted()
+        if wanted is not None:
+            self.challenger_runtime = self.source.load(wanted)
         return runtime
+
+    def _challenger_wanted(self) -> Key | None:
+        """The challenger version to load, when the source names one not loaded yet."""
+        if getattr(self.source, "challenger_key", None) is None:
+            self.challenger = None
+            self.challenger_runtime = None
+            return None
+        self.challenger = getattr(self.source, "challenger", None)
+        key: Key = self.source.challenger_key  # type: ignore[union-attr]
+        current = self.challenger_runtime
+        if current is not None and (current.name, current.version) == key:
+            return None
+        return key
 
     def _sync_kill_switch(self) -> None:
         """Take the source's kill switch and policy, when it has them (a deployment does)."""
@@ -255,6 +282,9 @@ class Endpoint:
         loop = asyncio.get_running_loop()
         key = await loop.run_in_executor(None, self.source.resolve)
         self._sync_kill_switch()
+        wanted = self._challenger_wanted()
+        if wanted is not None:
+            self.challenger_runtime = await loop.run_in_executor(None, self.source.load, wanted)
         current = self.runtime
         if current is not None and (current.name, current.version) == key:
             return False

@@ -11,6 +11,8 @@ class of a binary classifier, else null), ``decision`` (null until a policy is a
 
 from __future__ import annotations
 
+import hashlib
+import random
 from typing import Any
 
 from loopline.eventlog.ids import new_prediction_id
@@ -60,6 +62,7 @@ def encode_predict(
     keys: list[Any] | None,
     explanations: list[dict[str, Any]] | None,
     batch: Any = None,
+    variant: str | None = None,
 ) -> dict[str, Any]:
     predictions = []
     labels = scores.labels.tolist()
@@ -79,7 +82,7 @@ def encode_predict(
             item["score"] = label
         item["decision"] = decisions[i] if decisions is not None else None
         item["model_version"] = version
-        item["variant"] = endpoint.variant
+        item["variant"] = variant or endpoint.variant
         if keys is not None:
             item["request_key"] = keys[i]
         if explanations is not None:
@@ -112,3 +115,34 @@ def _decide(
     for row in rows:
         row["policy_version"] = version
     return rows
+
+
+def canary_side(endpoint: Endpoint, document: Any, headers: dict[bytes, bytes]) -> bool:
+    """Whether this request goes to the canary: by the sticky key's value, else at random."""
+    config = endpoint.challenger
+    share = float(getattr(config, "share", None) or 0.0)
+    key = getattr(config, "sticky_key", None)
+    value: Any = None
+    if key:
+        value = _sticky_value(document, key)
+        if value is None:
+            header = headers.get(key.lower().encode("latin-1"))
+            value = header.decode("latin-1") if header is not None else None
+    if value is None:
+        return random.random() < share
+    digest = hashlib.blake2b(f"{endpoint.name}\x00{value}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") / 2.0**64 < share
+
+
+def _sticky_value(document: Any, key: str) -> Any:
+    if not isinstance(document, dict):
+        return None
+    rows = document.get("rows")
+    if isinstance(rows, list) and rows and isinstance(rows[0], dict):
+        return rows[0].get(key)
+    columns, data = document.get("columns"), document.get("data")
+    if isinstance(columns, list) and key in columns and isinstance(data, list) and data:
+        first = data[0]
+        index = columns.index(key)
+        return first[index] if isinstance(first, list) and index < len(first) else None
+    return None
