@@ -122,3 +122,19 @@ def test_a_live_writers_journal_is_not_sealed_by_recovery(
     writer.append([make_prediction()])
     writer.close()
     assert sum(_ids(other).values()) == 2
+
+
+def test_an_unreadable_line_is_set_aside_not_blocking(
+    log: EventLog, make_prediction: Make, tmp_path: Path
+) -> None:
+    journal, copy, ids = _two_day_journal(log, make_prediction, tmp_path)
+    for segment in log.root.glob("predictions/*/*/part-*.parquet"):
+        segment.unlink()
+    first, rest = copy.read_bytes().split(b"\n", 1)
+    bad = b'{"prediction_id":"x","model_version":"not a number"}\n'
+    journal.write_bytes(first + b"\n" + bad + rest)  # say, written by hand or a foreign tool
+    assert _ids(log) == Counter(ids)  # reads skip it
+    log.recover()
+    assert _ids(log) == Counter(ids)
+    (aside,) = log.root.glob("_rejected/predictions/*.jsonl")
+    assert aside.read_bytes() == bad

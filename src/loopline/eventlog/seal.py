@@ -9,6 +9,7 @@ written twice) or the segments alone. Readers skip a segment whose journal they 
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 from typing import Any
@@ -19,13 +20,19 @@ from loopline.eventlog.schema import PARTITIONS, TABLES, journal_schema, require
 
 __all__ = ["parse_journal", "recover", "seal_journal", "segment_name", "to_stored"]
 
+_log = logging.getLogger("loopline.eventlog")
+
 
 def segment_name(journal_id: str) -> str:
     return f"part-{journal_id}.parquet"
 
 
-def parse_journal(data: bytes, table: str) -> Any:
-    """A journal's whole lines as an Arrow table of the journal schema."""
+def parse_journal(data: bytes, table: str, rejected: list[bytes] | None = None) -> Any:
+    """A journal's whole lines as an Arrow table of the journal schema.
+
+    Lines Arrow cannot read (none that ``append`` wrote: it checks every field) are left out
+    and added to ``rejected``, so one bad line never blocks the reads and seals of a journal.
+    """
     pa = require_pyarrow()
     schema = journal_schema(table)
     if not data:
@@ -38,10 +45,22 @@ def parse_journal(data: bytes, table: str) -> Any:
             return pa.json.read_json(
                 pa.BufferReader(data), read_options=options, parse_options=parse
             )
-        except pa.ArrowInvalid as err:  # one line longer than a block
-            if block >= len(data) or "straddling" not in str(err):
-                raise
-            block = len(data) + 1
+        except pa.ArrowInvalid as err:
+            if "straddling" in str(err) and block < len(data):  # a line longer than a block
+                block = len(data) + 1
+                continue
+            _log.warning("a %s journal has lines Arrow cannot read: %s", table, err)
+            break
+    parts = []
+    for line in data.splitlines(keepends=True):
+        try:
+            options = pa.json.ReadOptions(block_size=len(line) + 1)
+            parts.append(pa.json.read_json(pa.BufferReader(line), read_options=options,
+                                           parse_options=parse))  # fmt: skip
+        except pa.ArrowInvalid:
+            if rejected is not None:
+                rejected.append(line)
+    return pa.concat_tables(parts) if parts else schema.empty_table()
 
 
 def to_stored(table: Any, name: str) -> Any:
@@ -96,7 +115,8 @@ def seal_journal(root: Path, table: str, path: Path) -> int:
         return 0
     journal_id = path.stem
     written = 0
-    rows = parse_journal(data, table)
+    rejected: list[bytes] = []
+    rows = parse_journal(data, table, rejected)
     for keys, part in _partitions(rows, table):
         folder = root / table
         for key, value in zip(PARTITIONS[table], keys, strict=True):
@@ -108,9 +128,21 @@ def seal_journal(root: Path, table: str, path: Path) -> int:
         in_path = [key for key in PARTITIONS[table] if key in stored(table).names]
         _write_segment(segment, to_stored(order, table).drop_columns(in_path))
         written += part.num_rows
+    if rejected:  # kept for a person to look at, out of every read
+        _write_rejected(root / "_rejected" / table / f"{journal_id}.jsonl", rejected)
     path.unlink(missing_ok=True)
     fsync_dir(path.parent)
     return written
+
+
+def _write_rejected(path: Path, lines: list[bytes]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("wb") as fh:
+        fh.write(b"".join(lines))
+        fh.flush()
+        os.fsync(fh.fileno())
+    fsync_dir(path.parent)
+    _log.warning("%d unreadable journal lines set aside in %s", len(lines), path)
 
 
 def recover(root: Path) -> int:
