@@ -21,7 +21,7 @@ def serve(
     model_uri: Annotated[
         str | None,
         typer.Argument(
-            metavar="[MODEL_URI]",
+            metavar="MODEL_URI",
             help="models:/name@alias (followed: hot swap), models:/name/3 or models:/name/latest.",
             show_default=False,
         ),
@@ -30,7 +30,11 @@ def serve(
     port: Annotated[int, typer.Option(min=0, max=65535, help="Port to listen on.")] = 8081,
     uri: UriOption = None,
 ) -> None:
-    """Serve a registered model for inference (V2 /v2/models/..., MLflow /invocations)."""
+    """Serve models for inference: MODEL_URI ad hoc, else every deployment of the store.
+
+    Protocols: Open Inference Protocol v2 (/v2/...), MLflow (/invocations) and
+    /deployments/NAME/predict. See docs/serving.md.
+    """
     from loopline.serving.server import adhoc_app, bind, deployments_app, uvicorn_server
 
     client = open_client(uri)
