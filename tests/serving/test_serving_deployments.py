@@ -115,3 +115,20 @@ def test_a_shadow_is_scored_and_logged_never_returned(
     logged = EventLog(tmp_path / "events").read_predictions("gbc-shadow", as_="pandas")
     counts = logged.groupby(["variant", "model_version"]).size().to_dict()
     assert counts == {("champion", 1): 6, ("shadow", 2): 6}
+
+
+def test_durable_logging_is_written_before_the_answer(
+    deployments: DeploymentService, models: Models, tmp_path: Path
+) -> None:
+    deployments.create_deployment("gbc-durable", "models:/gbc/1", logging="durable",
+                                  actor="tester")  # fmt: skip
+    config = settings(serve_poll_interval=0, eventlog_root=tmp_path / "events")
+    app = deployments_app(models.client, config)
+
+    with Running(app) as server:
+        body = {"rows": [row(models.X, 0)], "request_keys": ["durable-1"]}
+        answer = httpx.post(f"{server.url}/deployments/gbc-durable/predict", json=body).json()
+        journals = list((tmp_path / "events").rglob("*.jsonl"))
+        written = "".join(path.read_text() for path in journals)
+
+    assert answer["predictions"][0]["prediction_id"] in written  # on disk before the answer

@@ -281,7 +281,7 @@ class ServingApp:
             endpoint, runtime, scores, keys, explanations, batch, variant
         )
         if endpoint.logger is not None:
-            endpoint.logger.log(endpoint.name, runtime, batch, answer["predictions"])
+            await _log(endpoint, runtime, batch, answer["predictions"])
         if mode == "shadow" and challenger is not None:
             task = asyncio.get_running_loop().create_task(
                 self._shadow(endpoint, challenger, document)
@@ -298,10 +298,21 @@ class ServingApp:
             shadow = predict.encode_predict(endpoint, runtime, scores, keys, None, batch, "shadow")
             endpoint.shadowed += len(shadow["predictions"])
             if endpoint.logger is not None:
-                endpoint.logger.log(endpoint.name, runtime, batch, shadow["predictions"])
+                await _log(endpoint, runtime, batch, shadow["predictions"])
         except Exception as exc:  # a shadow never affects the caller
             endpoint.last_error = f"shadow: {exc}"
             log.warning("deployment %s: the shadow challenger failed: %s", endpoint.name, exc)
+
+
+async def _log(endpoint: Endpoint, runtime: Any, batch: Any, rows: list[dict[str, Any]]) -> None:
+    """Log predictions: queued at once (async), or on a thread before the answer (durable)."""
+    logger = endpoint.logger
+    assert logger is not None
+    if getattr(logger, "blocking", False):
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(None, logger.log, endpoint.name, runtime, batch, rows)
+    else:
+        logger.log(endpoint.name, runtime, batch, rows)
 
 
 def _explain(runtime: Any, batch: Any) -> list[dict[str, Any]]:

@@ -26,6 +26,8 @@ class EventLogSink:
 
     def __init__(self, writer: Writer) -> None:
         self.writer = writer
+        #: A durable append waits for fsync: the server calls it on a thread, before answering.
+        self.blocking = writer.mode == "durable"
 
     def log(
         self, endpoint: str, runtime: ModelRuntime, batch: Any, predictions: list[dict[str, Any]]
