@@ -19,7 +19,7 @@ import uvicorn
 from fastapi import FastAPI
 
 from loopline.config import Settings
-from loopline.server.app import create_app
+from loopline.server.app import API_HTTP_PROTOCOL, create_app
 from loopline.server.errors import STATUS_BY_CODE
 from loopline.tracking.factory import tracking_service
 from loopline.tracking.service import TrackingService
@@ -42,6 +42,7 @@ class Server:
             access_log=False,
             lifespan="off",
             ws="none",
+            http=API_HTTP_PROTOCOL,  # as `loopline server` runs it
         )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(

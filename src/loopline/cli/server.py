@@ -38,7 +38,7 @@ def server(
     import uvicorn
 
     from loopline.config import Settings, is_remote_uri
-    from loopline.server.app import create_app
+    from loopline.server.app import API_HTTP_PROTOCOL, create_app
     from loopline.tracking.factory import tracking_service
 
     settings = Settings()
@@ -66,4 +66,4 @@ def server(
     out.print(f"artifacts:      {settings.resolved_artifact_root()}", soft_wrap=True)
     state = "tokens required" if settings.auth else "auth off"
     out.print(f"serving on http://{host}:{port} ({state}; API docs at /docs)", soft_wrap=True)
-    uvicorn.run(app, host=host, port=port, log_level=log_level.value)
+    uvicorn.run(app, host=host, port=port, log_level=log_level.value, http=API_HTTP_PROTOCOL)

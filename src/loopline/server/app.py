@@ -19,7 +19,12 @@ from loopline.server.routes import lineage as lineage_routes
 from loopline.server.routes import release as release_routes
 from loopline.tracking.service import TrackingService
 
-__all__ = ["create_app"]
+__all__ = ["API_HTTP_PROTOCOL", "create_app"]
+
+API_HTTP_PROTOCOL = "h11"
+"""uvicorn's HTTP parser for the REST API: h11 hands every request it can parse to the app (which
+answers with the JSON error envelope); httptools rejects some long request lines itself with a
+text/plain 400. The inference server, whose hot path needs the speed, uses httptools."""
 
 
 def create_app(tracking: TrackingService, settings: Settings | None = None) -> FastAPI:
