@@ -7,7 +7,11 @@ prediction here (decision 'Serving: a raw ASGI app'). Routes:
 - Open Inference Protocol v2: ``/v2/health/live``, ``/v2/health/ready``, ``/v2``,
   ``/v2/models/{name}[/versions/{v}]``, ``.../ready``, ``.../infer``.
 - MLflow: ``POST /invocations``, ``GET /ping``, ``/health``, ``/version``.
-- loopline: ``POST /deployments/{name}/predict``.
+- loopline: ``POST /deployments/{name}/predict``, ``POST /outcomes``.
+
+Every scoring route goes through :func:`loopline.serving.pipeline.run`: canary or champion,
+micro-batched scoring, the deployment's policy, prediction logging (durable: fsynced before the
+answer), the shadow after the answer.
 - ``GET /openapi.json``: a hand-written OpenAPI document of the above.
 
 Errors are ``{"error": "<message>"}`` with a 4xx status (MLflow's ``/invocations`` answers
@@ -25,9 +29,12 @@ from typing import Any
 
 from loopline import __version__
 from loopline.errors import LooplineError
-from loopline.serving import mlflow, predict, v2
+from loopline.serving import mlflow, pipeline, predict, v2
 from loopline.serving.endpoint import Endpoint
 from loopline.serving.http import Answer, HttpError, dumps, error, loads, ok
+from loopline.serving.outcomes import decode_outcomes
+from loopline.serving.runtime import ModelRuntime
+from loopline.serving.sink import EventLogs
 
 __all__ = ["ServingApp", "create_serving_app"]
 
@@ -39,6 +46,8 @@ Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 
 _MODELS = "/v2/models/"
 _MAX_BODY = 64 * 1024 * 1024
+_ID_HEADER = b"x-loopline-prediction-ids"
+_ID_HEADER_ROWS = 100
 
 
 class ServingApp:
@@ -48,11 +57,20 @@ class ServingApp:
         endpoints: the served names.
         poll_interval: seconds between re-resolutions of each endpoint's source (hot swap);
             0 turns following off.
+        eventlogs: the event log's writers (endpoint sinks, ``POST /outcomes``); None: no
+            ``/outcomes`` route.
     """
 
-    def __init__(self, endpoints: Iterable[Endpoint], *, poll_interval: float = 1.0) -> None:
+    def __init__(
+        self,
+        endpoints: Iterable[Endpoint],
+        *,
+        poll_interval: float = 1.0,
+        eventlogs: EventLogs | None = None,
+    ) -> None:
         self.endpoints: dict[str, Endpoint] = {e.name: e for e in endpoints}
         self.poll_interval = poll_interval
+        self.eventlogs = eventlogs
         self._tasks: list[asyncio.Task[None]] = []
         self._shadows: set[asyncio.Task[None]] = set()
 
@@ -80,6 +98,8 @@ class ServingApp:
             await asyncio.gather(*self._shadows, return_exceptions=True)
         for endpoint in self.endpoints.values():
             endpoint.close()
+        if self.eventlogs is not None:
+            self.eventlogs.close()
 
     @property
     def ready(self) -> bool:
@@ -120,8 +140,8 @@ class ServingApp:
             body_doc = exc.body if exc.body is not None else {"error": exc.message}
             content = body_doc if isinstance(body_doc, bytes) else dumps(body_doc)
             answer = Answer(exc.status, content, exc.content_type)
-        except LooplineError as exc:
-            answer = error(400, exc.message)
+        except LooplineError as exc:  # the event log failing to store is the server's trouble
+            answer = error(503 if exc.code == "STORAGE_ERROR" else 400, exc.message)
         except Exception:
             log.exception("serving: %s %s failed", method, path)
             answer = error(500, "The server failed to answer this request; see its log.")
@@ -132,6 +152,7 @@ class ServingApp:
                 "headers": [
                     (b"content-type", answer.content_type),
                     (b"content-length", str(len(answer.body)).encode()),
+                    *answer.headers,
                 ],
             }
         )
@@ -164,7 +185,7 @@ class ServingApp:
             from loopline.serving.openapi import document
 
             return ok(document())
-        if path in ("/invocations",) or path.startswith("/deployments/"):
+        if path in ("/invocations", "/outcomes") or path.startswith("/deployments/"):
             raise HttpError(405, f"Use POST for {path}.")
         raise HttpError(404, f"There is no route {path}.")
 
@@ -209,6 +230,8 @@ class ServingApp:
         if path.startswith("/deployments/") and path.endswith("/predict"):
             name = path[len("/deployments/") : -len("/predict")]
             return await self._predict(name, body, scope)
+        if path == "/outcomes":
+            return await self._outcomes(body)
         if path in ("/v2/health/live", "/v2/health/ready", "/v2", "/ping", "/health", "/version"):
             raise HttpError(405, f"Use GET for {path}.")
         raise HttpError(404, f"There is no route {path}.")
@@ -217,12 +240,20 @@ class ServingApp:
         if _header(scope, b"inference-header-content-length") is not None:
             raise HttpError(400, v2.BINARY)
         endpoint = self._endpoint(name, version)
-        runtime = endpoint.runtime
-        assert runtime is not None
         document = loads(body)
-        batch, outputs = v2.decode_infer(runtime, document)
-        scores = await endpoint.score(runtime, batch)
-        return ok(v2.encode_infer(endpoint, runtime, scores, outputs, document))
+        wanted: list[list[str] | None] = []
+
+        def decode(runtime: ModelRuntime) -> pipeline.Decoded:
+            decoded, outputs = v2.decode_infer(runtime, document)
+            if not wanted:
+                wanted.append(outputs)
+            return decoded
+
+        scored = await pipeline.run(
+            endpoint, decode, document, dict(scope["headers"]), shadows=self._shadows,
+            want_rows=False,
+        )  # fmt: skip
+        return ok(v2.encode_infer(endpoint, scored, wanted[0], document))
 
     async def _invocations(self, scope: Scope, body: bytes) -> Answer:
         endpoint = self._single()
@@ -241,18 +272,35 @@ class ServingApp:
                 endpoint.disabled,
                 body={"error_code": "TEMPORARILY_UNAVAILABLE", "message": endpoint.disabled},
             )
-        runtime = endpoint.runtime
+        content_type = _header_text(scope, b"content-type")
+        query = scope.get("query_string", b"").decode("latin-1")
+        asked: list[bool] = []
+        document: Any = None
+        if content_type is not None and "json" in content_type.lower():
+            with contextlib.suppress(HttpError):
+                document = loads(body)  # for the canary's sticky key only
+
+        def decode(runtime: ModelRuntime) -> pipeline.Decoded:
+            try:
+                decoded, proba = mlflow.decode_invocations(runtime, content_type, body, query)
+            except LooplineError as exc:
+                raise mlflow.bad_request(exc.message) from None
+            if not asked:
+                asked.append(proba)
+            return decoded
+
         try:
-            batch, proba = mlflow.decode_invocations(
-                runtime,
-                _header_text(scope, b"content-type"),
-                body,
-                scope.get("query_string", b"").decode("latin-1"),
+            scored = await pipeline.run(
+                endpoint, decode, document, dict(scope["headers"]), shadows=self._shadows
             )
         except LooplineError as exc:
+            if exc.code == "STORAGE_ERROR":
+                raise
             raise mlflow.bad_request(exc.message) from None
-        scores = await endpoint.score(runtime, batch)
-        return ok(mlflow.encode_invocations(scores, proba))
+        answer = ok(mlflow.encode_invocations(scored.scores, asked[0]))
+        if scored.ids is not None and len(scored.ids) <= _ID_HEADER_ROWS:
+            answer.headers = ((_ID_HEADER, ",".join(scored.ids).encode()),)
+        return answer
 
     async def _predict(self, name: str, body: bytes, scope: Scope) -> Answer:
         endpoint = self.endpoints.get(name)
@@ -262,57 +310,31 @@ class ServingApp:
                 f"Deployment {name!r} is not served here (serving {sorted(self.endpoints)[:10]}).",
             )
         endpoint = self._endpoint(name, None)
-        runtime = endpoint.runtime
-        assert runtime is not None
         document = loads(body)
-        variant = None
-        challenger = endpoint.challenger_runtime
-        mode = getattr(endpoint.challenger, "mode", None) if challenger is not None else None
-        if mode == "canary" and challenger is not None:
-            headers = dict(scope["headers"])
-            if predict.canary_side(endpoint, document, headers):
-                runtime, variant = challenger, "canary"
-        batch, keys, wants_explanation = predict.decode_predict(runtime, document)
-        scores = await endpoint.score(runtime, batch)
+        explain: list[bool] = []
+
+        def decode(runtime: ModelRuntime) -> pipeline.Decoded:
+            decoded, wants = predict.decode_predict(runtime, document)
+            if not explain:
+                explain.append(wants)
+            return decoded
+
+        scored = await pipeline.run(
+            endpoint, decode, document, dict(scope["headers"]), want_rows=True,
+            shadows=self._shadows,
+        )  # fmt: skip
         explanations = None
-        if wants_explanation:
-            explanations = _explain(runtime, batch)
-        answer = predict.encode_predict(
-            endpoint, runtime, scores, keys, explanations, batch, variant
-        )
-        if endpoint.logger is not None:
-            await _log(endpoint, runtime, batch, answer["predictions"])
-        if mode == "shadow" and challenger is not None:
-            task = asyncio.get_running_loop().create_task(
-                self._shadow(endpoint, challenger, document)
-            )
-            self._shadows.add(task)
-            task.add_done_callback(self._shadows.discard)
-        return ok(answer)
+        if explain[0]:
+            explanations = _explain(scored.runtime, scored.decoded.batch)
+        return ok(predict.encode_predict(endpoint, scored, explanations))
 
-    async def _shadow(self, endpoint: Endpoint, runtime: Any, document: Any) -> None:
-        """Score the shadow challenger after the answer went out; log, never return, its rows."""
-        try:
-            batch, keys, _ = predict.decode_predict(runtime, document)
-            scores = await endpoint.score(runtime, batch)
-            shadow = predict.encode_predict(endpoint, runtime, scores, keys, None, batch, "shadow")
-            endpoint.shadowed += len(shadow["predictions"])
-            if endpoint.logger is not None:
-                await _log(endpoint, runtime, batch, shadow["predictions"])
-        except Exception as exc:  # a shadow never affects the caller
-            endpoint.last_error = f"shadow: {exc}"
-            log.warning("deployment %s: the shadow challenger failed: %s", endpoint.name, exc)
-
-
-async def _log(endpoint: Endpoint, runtime: Any, batch: Any, rows: list[dict[str, Any]]) -> None:
-    """Log predictions: queued at once (async), or on a thread before the answer (durable)."""
-    logger = endpoint.logger
-    assert logger is not None
-    if getattr(logger, "blocking", False):
+    async def _outcomes(self, body: bytes) -> Answer:
+        if self.eventlogs is None:
+            raise HttpError(404, "This server keeps no event log; POST /outcomes is not served.")
+        rows = decode_outcomes(loads(body))
         loop = asyncio.get_running_loop()
-        await loop.run_in_executor(None, logger.log, endpoint.name, runtime, batch, rows)
-    else:
-        logger.log(endpoint.name, runtime, batch, rows)
+        logged = await loop.run_in_executor(None, self.eventlogs.log_outcomes, rows)
+        return ok({"logged": logged})
 
 
 def _explain(runtime: Any, batch: Any) -> list[dict[str, Any]]:
@@ -380,6 +402,8 @@ async def _read_body(receive: Receive) -> bytes:
     return b"".join(parts)
 
 
-def create_serving_app(endpoints: Iterable[Endpoint], *, poll_interval: float = 1.0) -> ServingApp:
+def create_serving_app(
+    endpoints: Iterable[Endpoint], *, poll_interval: float = 1.0, eventlogs: EventLogs | None = None
+) -> ServingApp:
     """The ASGI app serving ``endpoints`` (see :class:`ServingApp`)."""
-    return ServingApp(endpoints, poll_interval=poll_interval)
+    return ServingApp(endpoints, poll_interval=poll_interval, eventlogs=eventlogs)

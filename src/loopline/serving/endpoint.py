@@ -15,12 +15,15 @@ Seams for the other issue-5 pieces (see ``docs/serving.md``):
   inputs, request_keys=, classes=, labels=)`` returning rows through ``to_rows()``); without one
   every prediction carries ``decision: null``. A deployment's policy is attached and replaced
   when the deployment changes.
-- ``logger``: anything with ``log(endpoint, runtime, batch, predictions) -> None`` that must
-  not block (it is called on the event loop after each ``/deployments/{name}/predict``);
-  :class:`loopline.serving.sink.EventLogSink` appends to the event log.
+- ``logger``: anything with ``log(endpoint, runtime, batch, predictions) -> None``, called for
+  every scored request of every route (:mod:`loopline.serving.pipeline`): on the event loop, or
+  on a worker thread before the answer when it has ``blocking = True`` (durable);
+  :class:`loopline.serving.sink.EventLogSink` appends to the event log. With ``sinks`` (an
+  :class:`~loopline.serving.sink.EventLogs`) the logger follows the source's ``logging`` mode
+  at every refresh.
 - ``challenger`` (a :class:`~loopline.entities.Challenger`-like config: ``mode`` ``shadow`` or
   ``canary``, ``share``, ``sticky_key``) and ``challenger_runtime``: a shadow is scored and logged
-  after every ``/predict`` answer, never returned; a canary answers a ``share`` of the requests
+  after every answer (any route), never returned; a canary answers a ``share`` of the requests
   (sticky by the ``sticky_key`` input field or header). A deployment sets both.
 """
 
@@ -199,6 +202,7 @@ class Endpoint:
         variant: str = "champion",
         max_batch_size: int = 64,
         max_wait: float = 0.001,
+        sinks: Any = None,
     ) -> None:
         self.name = name
         self.runtime = runtime
@@ -214,6 +218,10 @@ class Endpoint:
         self.shadowed = 0
         self.last_error: str | None = None
         self._policy_spec: Any = None
+        #: Where a logging mode's sink comes from (an EventLogs): set, the endpoint follows its
+        #: source's ``logging`` attribute (a deployment's mode) and owns no sink itself.
+        self.sinks = sinks
+        self.logging: str | None = None
 
     def __repr__(self) -> str:
         return f"Endpoint({self.name!r}, runtime={self.runtime!r})"
@@ -264,10 +272,14 @@ class Endpoint:
         return key
 
     def _sync_kill_switch(self) -> None:
-        """Take the source's kill switch and policy, when it has them (a deployment does)."""
+        """Take the source's kill switch, logging mode and policy (a deployment has them)."""
         reason = getattr(self.source, "kill_reason", _UNSET)
         if reason is not _UNSET:
             self.disabled = reason
+        mode = getattr(self.source, "logging", None)
+        if self.sinks is not None and isinstance(mode, str) and mode != self.logging:
+            self.logger = self.sinks.sink(mode)
+            self.logging = mode
         spec = getattr(self.source, "policy_spec", _UNSET)
         if spec is not _UNSET and spec != self._policy_spec:
             from loopline.policies import DecisionPolicy
@@ -309,5 +321,5 @@ class Endpoint:
 
     def close(self) -> None:
         self.batcher.close()
-        if self.logger is not None:
+        if self.logger is not None and self.sinks is None:
             self.logger.close()

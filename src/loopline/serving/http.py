@@ -40,6 +40,7 @@ class Answer:
     status: int
     body: bytes
     content_type: bytes = JSON
+    headers: tuple[tuple[bytes, bytes], ...] = ()
 
 
 def _clean(value: Any) -> Any:

@@ -6,7 +6,10 @@ or a charset other than utf-8, get 415 with a text/plain message, as MLflow answ
 
 Answers are ``{"predictions": [...]}``: the labels by default (MLflow's default for scikit-learn
 models is ``predict``), the class probabilities with ``?output=proba`` or
-``"params": {"output": "proba"}``. Errors are MLflow's ``{"error_code", "message"}``.
+``"params": {"output": "proba"}``. Errors are MLflow's ``{"error_code", "message"}``. The
+answer stays MLflow's; each row is still decided by the deployment's policy and logged, and the
+ids it was logged under come back in the ``x-loopline-prediction-ids`` header (comma-separated,
+for requests of at most 100 rows).
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import io
 from typing import Any
 
 from loopline.serving.http import HttpError, loads
+from loopline.serving.pipeline import Decoded, split_inputs
 from loopline.serving.runtime import ModelRuntime, Scores
 
 __all__ = ["decode_invocations", "encode_invocations"]
@@ -60,12 +64,13 @@ def _content_type(header: str | None) -> str:
 
 def decode_invocations(
     runtime: ModelRuntime, content_type: str | None, body: bytes, query: str
-) -> tuple[Any, bool]:
-    """The batch of an ``/invocations`` request and whether probabilities were asked for."""
+) -> tuple[Decoded, bool]:
+    """The decoded ``/invocations`` request and whether probabilities were asked for."""
     mime = _content_type(content_type)
     proba = "output=proba" in query.split("&")
     if mime == "text/csv":
-        return _csv(runtime, body), proba
+        records = _csv(runtime, body)
+        return Decoded(runtime.from_rows(records, "csv"), records), proba
     try:
         document = loads(body)
     except HttpError as exc:
@@ -96,15 +101,17 @@ def decode_invocations(
     if key == "dataframe_split":
         if not isinstance(value, dict):
             raise bad_request("'dataframe_split' must be an object with 'columns' and 'data'.")
-        return runtime.from_split(value.get("columns"), value.get("data"), key), proba
+        columns, data = value.get("columns"), value.get("data")
+        return Decoded(runtime.from_split(columns, data, key), split_inputs(columns, data)), proba
     if key == "dataframe_records":
-        return runtime.from_rows(value, key), proba
+        return Decoded(runtime.from_rows(value, key), value), proba
     if isinstance(value, dict):
-        return runtime.from_columns({k: _listed(v) for k, v in value.items()}, key), proba
+        listed = {k: _listed(v) for k, v in value.items()}
+        return Decoded(runtime.from_columns(listed, key), listed), proba
     if isinstance(value, list) and value and isinstance(value[0], dict):
-        return runtime.from_rows(value, key), proba
+        return Decoded(runtime.from_rows(value, key), value), proba
     if isinstance(value, list) and value and isinstance(value[0], list):
-        return runtime.from_tensor(value, None, key), proba
+        return Decoded(runtime.from_tensor(value, None, key)), proba
     raise bad_request(
         f"{key!r} must be a list of row objects, an object of column lists or a 2-D list of rows "
         f"in the order {list(runtime.columns)[:5]}...."
@@ -115,7 +122,7 @@ def _listed(value: Any) -> Any:
     return value if isinstance(value, list) else [value]
 
 
-def _csv(runtime: ModelRuntime, body: bytes) -> Any:
+def _csv(runtime: ModelRuntime, body: bytes) -> list[dict[str, Any]]:
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError:
@@ -136,7 +143,7 @@ def _csv(runtime: ModelRuntime, body: bytes) -> Any:
                 f"CSV line {number} has {len(row)} fields; the header has {len(header)}."
             )
         records.append({c: _cell(v, types.get(c)) for c, v in zip(header, row, strict=True)})
-    return runtime.from_rows(records, "csv")
+    return records
 
 
 def _cell(value: str, kind: str | None) -> Any:

@@ -52,6 +52,23 @@ _PREDICT = {
         "explain": {"type": "boolean"},
     },
 }
+_OUTCOMES = {
+    "type": "array",
+    "maxItems": 10_000,
+    "items": {
+        "type": "object",
+        "required": ["prediction_id"],
+        "additionalProperties": False,
+        "properties": {
+            "prediction_id": {"type": "string", "minLength": 1, "maxLength": 200},
+            "timestamp": {"type": "integer", "minimum": 0, "nullable": True},
+            "label": {**_VALUE, "nullable": True},
+            "value": {"type": "number", "nullable": True},
+            "accepted": {"type": "boolean", "nullable": True},
+            "source": {"type": "string", "maxLength": 200, "nullable": True},
+        },
+    },
+}
 _INVOCATIONS = {
     "type": "object",
     "properties": {
@@ -109,6 +126,12 @@ def document() -> dict[str, Any]:
                     "400": _json(any_object),
                     "415": {"description": "Unsupported content type"},
                 },
+            }
+        },
+        "/outcomes": {
+            "post": {
+                "requestBody": {"content": {"application/json": {"schema": _OUTCOMES}}},
+                "responses": {"200": _json(any_object), **_errors(400, 404, 422, 503)},
             }
         },
         "/deployments/{name}/predict": {

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from loopline.serving.app import ServingApp
 from loopline.serving.endpoint import DeploymentSource, Endpoint, RegistrySource
+from loopline.serving.sink import EventLogs
 
 if TYPE_CHECKING:
     from loopline.client.client import Client
@@ -40,16 +41,17 @@ def adhoc_app(client: Client, uri: str, settings: Settings, *, trusted: Any = Fa
     endpoint.load_now()
     follows = "@" in uri.rsplit("/", 1)[-1] or uri.endswith("/latest")
     interval = settings.serve_poll_interval if follows else 0.0
-    return ServingApp([endpoint], poll_interval=interval)
+    eventlogs = EventLogs(settings.resolved_eventlog_root())
+    return ServingApp([endpoint], poll_interval=interval, eventlogs=eventlogs)
 
 
 def deployments_app(client: Client, settings: Settings, *, trusted: Any = False) -> ServingApp:
     """An app serving every deployment of the client's local store, each under its name.
 
-    Each endpoint follows its deployment (model URI and kill switch) every
-    ``settings.serve_poll_interval`` seconds and logs to the event log in the deployment's
-    ``logging`` mode. A deployment whose model cannot be loaded yet starts not ready and is
-    retried at each poll.
+    Each endpoint follows its deployment (model URI, challenger, policy, logging mode and kill
+    switch) every ``settings.serve_poll_interval`` seconds and logs every prediction of every
+    route to the event log in the deployment's ``logging`` mode. A deployment whose model
+    cannot be loaded yet starts not ready and is retried at each poll.
     """
     from loopline.deploy import DeploymentService
     from loopline.errors import InvalidArgumentError, LooplineError
@@ -77,13 +79,14 @@ def deployments_app(client: Client, settings: Settings, *, trusted: Any = False)
             field="model_uri",
         )
     endpoints = []
+    eventlogs = EventLogs(settings.resolved_eventlog_root())
     for deployment in found:
         source = DeploymentSource(service, registry, client.release, deployment.name,
                                   trusted=trusted)  # fmt: skip
         endpoint = Endpoint(
             deployment.name,
             source=source,
-            logger=_sink(settings, deployment.logging),
+            sinks=eventlogs,
             max_batch_size=settings.serve_max_batch_size,
             max_wait=settings.serve_max_batch_wait,
         )
@@ -93,16 +96,7 @@ def deployments_app(client: Client, settings: Settings, *, trusted: Any = False)
             endpoint.last_error = exc.message
             log.warning("deployment %s is not ready: %s", deployment.name, exc.message)
         endpoints.append(endpoint)
-    return ServingApp(endpoints, poll_interval=settings.serve_poll_interval)
-
-
-def _sink(settings: Settings, mode: str) -> Any:
-    if mode == "off":
-        return None
-    from loopline.eventlog import EventLog
-    from loopline.serving.sink import EventLogSink
-
-    return EventLogSink(EventLog(settings.resolved_eventlog_root()).writer(mode))  # type: ignore[arg-type]
+    return ServingApp(endpoints, poll_interval=settings.serve_poll_interval, eventlogs=eventlogs)
 
 
 def bind(host: str, port: int) -> socket.socket:

@@ -8,7 +8,10 @@ Tabular input comes in one of two conventions:
   (``parameters.content_type = "pd"`` at request level, or inputs that all name columns).
 
 Outputs: ``label`` ([N]) and ``proba`` ([N, K], FP64) for classifiers, ``prediction`` ([N])
-otherwise. The binary tensor extension is refused with a 400 that says so.
+otherwise. A request may also ask (in ``outputs``) for ``action`` (the deployment policy's
+action per row) and ``prediction_id`` (the id each row was logged under, for outcomes); they are
+never sent unasked, so a plain V2 client sees plain V2 answers. The binary tensor extension is
+refused with a 400 that says so.
 """
 
 from __future__ import annotations
@@ -17,9 +20,14 @@ from typing import Any
 
 from loopline.serving.endpoint import Endpoint
 from loopline.serving.http import HttpError
-from loopline.serving.runtime import ModelRuntime, Scores
+from loopline.serving.pipeline import Decoded, Scored
+from loopline.serving.runtime import ModelRuntime
 
-__all__ = ["decode_infer", "encode_infer", "model_metadata"]
+__all__ = ["EXTRA_OUTPUTS", "decode_infer", "encode_infer", "model_metadata"]
+
+EXTRA_OUTPUTS = ("action", "prediction_id")
+"""Outputs a client may ask for by name beyond the model's: the policy's action per row (null
+without a policy) and the prediction id each row was logged under (BYTES, shape [N])."""
 
 DATATYPES = frozenset(
     {
@@ -85,8 +93,8 @@ def _label_type(runtime: ModelRuntime) -> str:
     return "BYTES"
 
 
-def decode_infer(runtime: ModelRuntime, body: Any) -> tuple[Any, list[str] | None]:
-    """The batch and the requested output names (None: all) of an inference request."""
+def decode_infer(runtime: ModelRuntime, body: Any) -> tuple[Decoded, list[str] | None]:
+    """The decoded request and the requested output names (None: the model's)."""
     if not isinstance(body, dict):
         raise HttpError(400, "The inference request must be a JSON object with 'inputs'.")
     inputs = body.get("inputs")
@@ -133,7 +141,8 @@ def decode_infer(runtime: ModelRuntime, body: Any) -> tuple[Any, list[str] | Non
                     f"Input {tensor['name']!r} must be 1-D (one value per row); got shape {shape}.",
                 )
             columns[tensor["name"]] = data
-        return runtime.from_columns(columns, "inputs"), outputs
+        inputs = {k: v for k, v in columns.items() if isinstance(v, list)}
+        return Decoded(runtime.from_columns(columns, "inputs"), inputs or None), outputs
     if len(inputs) != 1:
         raise HttpError(
             400,
@@ -142,7 +151,8 @@ def decode_infer(runtime: ModelRuntime, body: Any) -> tuple[Any, list[str] | Non
             f"{names[:5]}.",
         )
     tensor = inputs[0]
-    return runtime.from_tensor(tensor["data"], tensor.get("shape"), "inputs[0].data"), outputs
+    batch = runtime.from_tensor(tensor["data"], tensor.get("shape"), "inputs[0].data")
+    return Decoded(batch), outputs
 
 
 def _two_dimensional(tensor: dict[str, Any]) -> bool:
@@ -163,21 +173,31 @@ def _requested(runtime: ModelRuntime, outputs: Any) -> list[str] | None:
         name = item.get("name") if isinstance(item, dict) else None
         if not isinstance(name, str):
             raise HttpError(400, f"outputs[{position}] must be an object with a 'name'.")
-        if name not in runtime.output_names:
-            raise HttpError(
-                400, f"Unknown output {name!r}; this model has {list(runtime.output_names)}."
-            )
+        if name not in runtime.output_names and name not in EXTRA_OUTPUTS:
+            known = [*runtime.output_names, *EXTRA_OUTPUTS]
+            raise HttpError(400, f"Unknown output {name!r}; this model has {known}.")
         names.append(name)
     return names
 
 
 def encode_infer(
-    endpoint: Endpoint, runtime: ModelRuntime, scores: Scores, outputs: list[str] | None, body: Any
+    endpoint: Endpoint, scored: Scored, outputs: list[str] | None, body: Any
 ) -> dict[str, Any]:
+    """The inference response; ``action``/``prediction_id`` only when asked for in ``outputs``."""
+    runtime, scores = scored.runtime, scored.scores
     count = len(scores)
     tensors = []
     for name in outputs if outputs is not None else runtime.output_names:
-        if name == "proba":
+        if name in EXTRA_OUTPUTS:
+            if name == "action":
+                decisions = scored.decisions
+                data: list[Any] = (
+                    [d.get("action") for d in decisions] if decisions else [None] * count
+                )
+            else:
+                data = list(scored.ids or [])
+            tensors.append({"name": name, "datatype": "BYTES", "shape": [count], "data": data})
+        elif name == "proba":
             assert scores.proba is not None
             shape = [count, int(scores.proba.shape[1])]
             tensors.append(
