@@ -154,6 +154,9 @@ class ModelRuntime:
             fast = fast_predict_proba(self.estimator, len(self.columns), self._predict_proba)
             if fast is not None:
                 self._predict_proba, self.fast = fast, True
+        from loopline.serving.compiled import accelerate  # tree ensembles: compiled, checked
+
+        accelerate(self)
         self.cost = self._measure()
 
     def __repr__(self) -> str:
