@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -132,3 +133,62 @@ def test_durable_logging_is_written_before_the_answer(
         written = "".join(path.read_text() for path in journals)
 
     assert answer["predictions"][0]["prediction_id"] in written  # on disk before the answer
+
+
+def test_deployment_swaps_and_kill_switch_under_load(
+    deployments: DeploymentService, models: Models, tmp_path: Path
+) -> None:
+    """Alias move and model URI change swap with no failed request; kill answers within a poll."""
+    import threading
+
+    interval = 0.25
+    deployments.create_deployment("gbc-load", "models:/gbc@prod", logging="async",
+                                  actor="tester")  # fmt: skip
+    config = settings(serve_poll_interval=interval, eventlog_root=tmp_path / "events")
+    app = deployments_app(models.client, config)
+    registry = models.client.registry
+    seen: list[tuple[float, int, Any]] = []
+    stop = threading.Event()
+
+    def load(url: str) -> None:
+        with httpx.Client(base_url=url) as client:
+            while not stop.is_set():
+                answer = client.post("/deployments/gbc-load/predict",
+                                     json={"rows": [row(models.X, 0)]})  # fmt: skip
+                body = answer.json()
+                seen.append((time.monotonic(), answer.status_code,
+                             body.get("model_version", body.get("error"))))  # fmt: skip
+
+    try:
+        with Running(app) as server:
+            threads = [threading.Thread(target=load, args=(server.url,)) for _ in range(3)]
+            for thread in threads:
+                thread.start()
+            time.sleep(0.5)
+            moved = time.monotonic()
+            registry.set_alias("gbc", "prod", 2, actor="tester")
+            _wait(lambda: seen[-1][2] == 2, "the alias move was not served")
+            alias_swap = time.monotonic() - moved
+            deployments.update_deployment("gbc-load", model_uri="models:/gbc/1", actor="tester")
+            _wait(lambda: seen[-1][2] == 1, "the model URI change was not served")
+            time.sleep(0.3)
+            killed = time.monotonic()
+            deployments.kill("gbc-load", reason="Bad outputs (bob)", actor="tester")
+            _wait(lambda: seen[-1][1] == 503, "the kill was not served")
+            kill_seen = min(t for t, status, _ in seen if status == 503) - killed
+            deployments.enable("gbc-load", actor="tester")
+            enabled = time.monotonic()
+            _wait(lambda: seen[-1][1] == 200 and seen[-1][0] > enabled, "enable was not served")
+            stop.set()
+            for thread in threads:
+                thread.join()
+    finally:
+        stop.set()
+        registry.set_alias("gbc", "prod", 1, actor="tester")
+
+    before_kill = [s for s in seen if s[0] < killed]
+    assert len(before_kill) > 50
+    assert {status for _, status, _ in before_kill} == {200}  # zero failed requests
+    assert alias_swap < 3
+    assert kill_seen < interval + 0.5
+    assert {body for _, status, body in seen if status == 503} == {"Bad outputs (bob)"}

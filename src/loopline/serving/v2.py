@@ -112,7 +112,7 @@ def decode_infer(runtime: ModelRuntime, body: Any) -> tuple[Decoded, list[str] |
         if not isinstance(name, str):
             raise HttpError(400, f"inputs[{position}].name must be a string.")
         datatype = tensor.get("datatype")
-        if datatype is not None and datatype not in DATATYPES:
+        if datatype is not None and (not isinstance(datatype, str) or datatype not in DATATYPES):
             raise HttpError(
                 400,
                 f"inputs[{position}] ({name!r}): unknown datatype {datatype!r}; "
