@@ -49,6 +49,8 @@ _LAZY = {
     "log_params": "loopline.client.fluent",
     "log_text": "loopline.client.fluent",
     "read_predictions": "loopline.client.eventlog",
+    "rescore": "loopline.client.scoring",
+    "score": "loopline.client.scoring",
     "search_runs": "loopline.client.fluent",
     "set_experiment": "loopline.client.fluent",
     "set_tag": "loopline.client.fluent",
@@ -92,6 +94,8 @@ __all__ = [
     "log_text",
     "models",
     "read_predictions",
+    "rescore",
+    "score",
     "search_runs",
     "set_experiment",
     "set_tag",
@@ -133,6 +137,7 @@ if TYPE_CHECKING:
     )
     from loopline.client.eventlog import log_outcomes, read_predictions
     from loopline.client.lineage import lineage
+    from loopline.client.scoring import rescore, score
     from loopline.config import Settings
     from loopline.entities import Experiment, Metric, Run, RunStatus
     from loopline.policies import DecisionPolicy

@@ -177,6 +177,14 @@ class Settings(BaseSettings):
         ),
     )
 
+    dask_address: str | None = Field(
+        default=None,
+        description=(
+            "Dask scheduler address (tcp://host:8786) that bulk scoring (`loopline score`, "
+            "`loopline.score`) runs its chunks on; unset: local threads."
+        ),
+    )
+
     def resolved_database_url(self) -> str:
         """The metadata store URL: explicit, from a local ``uri``, or the embedded SQLite file.
 

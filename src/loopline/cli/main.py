@@ -21,6 +21,7 @@ from loopline.cli import deployments as deployments_command
 from loopline.cli import lineage as lineage_command
 from loopline.cli import models as models_command
 from loopline.cli import release as release_command
+from loopline.cli import score as score_command
 from loopline.cli import serve as serve_command
 from loopline.errors import LooplineError
 
@@ -60,6 +61,8 @@ app.command("server")(server.server)
 app.command("serve")(serve_command.serve)
 app.command("demo")(demo.demo)
 app.command("lineage")(lineage_command.lineage)
+app.command("score")(score_command.score)
+app.command("rescore")(score_command.rescore)
 
 
 @app.callback()
