@@ -56,8 +56,9 @@ def serve(
             f"loopline: {url}/deployments/{endpoint.name}/predict",
             soft_wrap=True,
         )
-    if model_uri is not None:
+    if model_uri is not None or len(app.endpoints) == 1:
         out.print(f"  MLflow: {url}/invocations", soft_wrap=True)
+    out.print(f"  outcomes: {url}/outcomes", soft_wrap=True)
     if app.poll_interval > 0:
         out.print(f"  following changes every {app.poll_interval:g} s", soft_wrap=True)
     server = uvicorn_server(app)

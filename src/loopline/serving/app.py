@@ -250,7 +250,7 @@ class ServingApp:
             return decoded
 
         scored = await pipeline.run(
-            endpoint, decode, document, dict(scope["headers"]), shadows=self._shadows,
+            endpoint, decode, document, scope["headers"], shadows=self._shadows,
             want_rows=False,
         )  # fmt: skip
         return ok(v2.encode_infer(endpoint, scored, wanted[0], document))
@@ -291,7 +291,7 @@ class ServingApp:
 
         try:
             scored = await pipeline.run(
-                endpoint, decode, document, dict(scope["headers"]), shadows=self._shadows
+                endpoint, decode, document, scope["headers"], shadows=self._shadows
             )
         except LooplineError as exc:
             if exc.code == "STORAGE_ERROR":
@@ -320,7 +320,7 @@ class ServingApp:
             return decoded
 
         scored = await pipeline.run(
-            endpoint, decode, document, dict(scope["headers"]), want_rows=True,
+            endpoint, decode, document, scope["headers"], want_rows=True,
             shadows=self._shadows,
         )  # fmt: skip
         explanations = None

@@ -25,7 +25,7 @@ import asyncio
 import hashlib
 import logging
 import random
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -145,7 +145,7 @@ def _first(value: Any) -> Any:
     return value
 
 
-def canary_side(endpoint: Endpoint, document: Any, headers: Mapping[bytes, bytes]) -> bool:
+def canary_side(endpoint: Endpoint, document: Any, headers: Iterable[tuple[bytes, bytes]]) -> bool:
     """Whether this request goes to the canary: by the sticky key's value, else at random."""
     config = endpoint.challenger
     share = float(getattr(config, "share", None) or 0.0)
@@ -154,7 +154,8 @@ def canary_side(endpoint: Endpoint, document: Any, headers: Mapping[bytes, bytes
     if key:
         value = sticky_value(document, key)
         if value is None:
-            header = headers.get(key.lower().encode("latin-1"))
+            wanted = key.lower().encode("latin-1")
+            header = next((bytes(v) for k, v in headers if k == wanted), None)
             value = header.decode("latin-1") if header is not None else None
     if value is None:
         return random.random() < share
@@ -172,7 +173,7 @@ async def run(
     endpoint: Endpoint,
     decode: Decoder,
     document: Any,
-    headers: Mapping[bytes, bytes],
+    headers: Iterable[tuple[bytes, bytes]],
     *,
     want_rows: bool = False,
     shadows: set[asyncio.Task[None]] | None = None,
