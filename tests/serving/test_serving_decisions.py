@@ -117,6 +117,10 @@ def test_logging_mode_and_policy_changes_are_followed(
 
     with Running(app) as server, httpx.Client(base_url=server.url) as client:
         unlogged = client.post("/deployments/gbc-modes/predict", json=body).json()
+        asked = {"inputs": [{"name": "x", "shape": [2, 20], "datatype": "FP64",
+                             "data": models.X[:2].tolist()}],
+                 "outputs": [{"name": "prediction_id"}, {"name": "action"}]}  # fmt: skip
+        v2 = client.post("/v2/models/gbc-modes/infer", json=asked).json()["outputs"]
         deployments.update_deployment("gbc-modes", logging="durable", policy=POLICY,
                                       actor="tester")  # fmt: skip
         _wait(lambda: endpoint.logging == "durable" and endpoint.policy, "no mode change seen")
@@ -125,6 +129,9 @@ def test_logging_mode_and_policy_changes_are_followed(
         journals = "".join(p.read_text() for p in (tmp_path / "events").rglob("*.jsonl"))
 
     assert unlogged["predictions"][0]["decision"] is None
+    assert [o["shape"] for o in v2] == [[2], [2]]
+    assert len(set(v2[0]["data"])) == 2  # ids even when not logged
+    assert v2[1]["data"] == [None, None]  # no policy yet
     assert logged["predictions"][0]["decision"]["queue"] == "senior"
     assert logged["predictions"][0]["prediction_id"] in journals  # durable: before the answer
     assert unlogged["predictions"][0]["prediction_id"] not in journals

@@ -249,10 +249,13 @@ class ServingApp:
                 wanted.append(outputs)
             return decoded
 
+        asked = document.get("outputs") if isinstance(document, dict) else None
+        ids = isinstance(asked, list) and any(
+            isinstance(o, dict) and o.get("name") == "prediction_id" for o in asked
+        )
         scored = await pipeline.run(
-            endpoint, decode, document, scope["headers"], shadows=self._shadows,
-            want_rows=False,
-        )  # fmt: skip
+            endpoint, decode, document, scope["headers"], shadows=self._shadows, want_rows=ids
+        )
         return ok(v2.encode_infer(endpoint, scored, wanted[0], document))
 
     async def _invocations(self, scope: Scope, body: bytes) -> Answer:
@@ -276,7 +279,8 @@ class ServingApp:
         query = scope.get("query_string", b"").decode("latin-1")
         asked: list[bool] = []
         document: Any = None
-        if content_type is not None and "json" in content_type.lower():
+        sticky = getattr(endpoint.challenger, "sticky_key", None)
+        if sticky and content_type is not None and "json" in content_type.lower():
             with contextlib.suppress(HttpError):
                 document = loads(body)  # for the canary's sticky key only
 
