@@ -293,6 +293,9 @@ class Endpoint:
             return False
         loop = asyncio.get_running_loop()
         key = await loop.run_in_executor(None, self.source.resolve)
+        mode = getattr(self.source, "logging", None)
+        if self.sinks is not None and isinstance(mode, str) and mode != self.logging:
+            await loop.run_in_executor(None, self.sinks.sink, mode)  # opening one does I/O
         self._sync_kill_switch()
         wanted = self._challenger_wanted()
         if wanted is not None:
