@@ -122,10 +122,14 @@ class Connection:
             rest = rest[size + 2 :]
 
 
-def healthy(port: int, path: str) -> bool:
-    """True when ``GET path`` answers 200 on a fresh connection."""
+def healthy(port: int, path: str, timeout: float = 2.0) -> bool:
+    """True when ``GET path`` answers 200 on a fresh connection (waiting up to ``timeout``).
+
+    A server that listens before it is ready to answer holds the request in its backlog and
+    answers when it is: the wait is part of its start, so the timeout is the whole deadline.
+    """
     try:
-        connection = Connection(port, timeout=2.0)
+        connection = Connection(port, timeout=timeout)
     except OSError:
         return False
     try:
@@ -142,7 +146,7 @@ def wait_healthy(port: int, path: str, deadline: float, alive: Any = None) -> fl
     while time.perf_counter() < deadline:
         if alive is not None and not alive():
             raise RuntimeError("the server process exited before it was healthy")
-        if healthy(port, path):
+        if healthy(port, path, max(0.1, deadline - time.perf_counter())):
             return time.perf_counter()
         time.sleep(0.005)
     raise TimeoutError(f"no 200 from {path} on port {port} in time")

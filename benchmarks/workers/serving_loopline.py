@@ -23,6 +23,7 @@ import json
 import statistics
 import sys
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -75,6 +76,8 @@ def _score_call(score: Any, source: Path, output: Path) -> tuple[dict[str, Any],
     """The keyword arguments to give ``loopline.score`` (its signature decides)."""
     params = inspect.signature(score).parameters
     kwargs: dict[str, Any] = {}
+    if "progress" in params:
+        kwargs["progress"] = False  # no progress bar on stderr while timed
     if "deployment" in params:
         kwargs["deployment"] = DEPLOYMENT
     else:
@@ -83,6 +86,8 @@ def _score_call(score: Any, source: Path, output: Path) -> tuple[dict[str, Any],
         if "logging" in params:
             kwargs["logging"] = "async"
     shown = ", ".join(f"{k}={v!r}" for k, v in kwargs.items() if k != "policy")
+    if "deployment" in kwargs:
+        shown += " (its policy, logged to the event log)"
     if "policy" in kwargs:
         shown += ", policy=<the deployment's>"
     text = f"loopline.score('models:/{MODEL_NAME}@{ALIAS}', {str(source)!r}, {str(output)!r}"
@@ -103,7 +108,7 @@ def bulk(store: Path, rows: int, repeats: int) -> dict[str, Any]:
     pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), source)
     model = loopline.load_model(f"models:/{MODEL_NAME}@{ALIAS}").model
     X = np.ascontiguousarray(frame.to_numpy())
-    expected = model.predict_proba(X[:1000])
+    expected = model.predict_proba(frame.iloc[:1000])
     bare: list[float] = []
     scored: list[float] = []
     result: dict[str, Any] = {"rows": rows, "repeats": repeats}
@@ -114,9 +119,11 @@ def bulk(store: Path, rows: int, repeats: int) -> dict[str, Any]:
         kwargs, result["call"] = _score_call(score, source, store / "out-0.parquet")
     for i in range(repeats + 1):  # the first round is an untimed warm-up
         gc.collect()
-        started = time.perf_counter()
-        model.predict_proba(X)
-        elapsed = time.perf_counter() - started
+        with warnings.catch_warnings():  # fitted on a DataFrame, given the bare array
+            warnings.filterwarnings("ignore", message="X does not have valid feature names")
+            started = time.perf_counter()
+            model.predict_proba(X)
+            elapsed = time.perf_counter() - started
         if i:
             bare.append(elapsed)
         if score is None:
