@@ -10,9 +10,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from scoring_support import COLUMNS, POLICY, Store
 
 import loopline
-from conftest import COLUMNS, POLICY, Store
 from loopline.errors import AlreadyExistsError, InvalidArgumentError, NotFoundError
 from loopline.policies import DecisionPolicy
 
@@ -59,7 +59,8 @@ def test_dataframe_scores_decides_and_logs_every_row_once(sdk: Store) -> None:
     assert first["model_name"] == "gbc"
     assert first["model_version"] == 1
     assert first["request_key"] == "c-0"
-    assert json.loads(first["inputs"]) == dict(rows.loc[0, COLUMNS])
+    # the model's inputs, and the input field the policy routes on (a rescore decides again)
+    assert json.loads(first["inputs"]) == {**dict(rows.loc[0, COLUMNS]), "segment": "vip"}
     outputs = json.loads(first["outputs"])
     assert outputs["score"] == proba[0, 1]
     assert outputs["proba"] == {"0": proba[0, 0], "1": proba[0, 1]}

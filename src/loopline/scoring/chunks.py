@@ -56,6 +56,14 @@ def _keys(table: Any, column: str | None) -> Any:
     return keys if pa.types.is_string(keys.type) else keys.cast(pa.string())
 
 
+def _logged_columns(job: Job, predictor: ChunkPredictor, table: Any) -> list[str]:
+    """The model's inputs, and the input fields the policy reads (so a rescore can decide)."""
+    names = list(predictor.columns)
+    if job.policy is not None:
+        names += [f for f in job.policy.fields() if f in table.column_names and f not in names]
+    return names
+
+
 def score_chunk(job: Job, predictor: ChunkPredictor, table: Any, now_ms: int) -> tuple[Any, int]:
     """The chunk's output table and how many rows were logged."""
     import pyarrow as pa
@@ -97,7 +105,7 @@ def score_chunk(job: Job, predictor: ChunkPredictor, table: Any, now_ms: int) ->
 
         rows = log_table(
             scored,
-            table.select(list(predictor.columns)),
+            table.select(_logged_columns(job, predictor, table)),
             deployment=job.deployment,
             model_name=job.model_name,
             model_version=job.model_version,

@@ -25,15 +25,15 @@ _KEY = "__request_key"
 _TYPES = {"integer": "int64", "float": "float64", "boolean": "bool_"}
 
 
-def _json_table(texts: Any, schema: Any) -> Any:
-    """Arrow columns of ``schema`` from a column of JSON objects (other keys ignored)."""
+def _json_table(texts: Any, schema: Any, *, others: str = "ignore") -> Any:
+    """Arrow columns of ``schema`` from a column of JSON objects (other keys: ``others``)."""
     import pyarrow as pa
     import pyarrow.json as pj
 
     if len(texts) == 0:
         return schema.empty_table()
     data = "\n".join(t if t is not None else "{}" for t in texts.to_pylist()) + "\n"
-    options = pj.ParseOptions(explicit_schema=schema, unexpected_field_behavior="ignore")
+    options = pj.ParseOptions(explicit_schema=schema, unexpected_field_behavior=others)
     raw = data.encode()
     read = pj.ReadOptions(block_size=max(1 << 20, min(len(raw) + 1, 1 << 30)))
     return pj.read_json(pa.BufferReader(raw), read_options=read, parse_options=options)
@@ -128,7 +128,7 @@ def _rescore_group(
         pa.field(c, getattr(pa, _TYPES.get(t, "string"))())
         for c, t in zip(predictor.columns, predictor.types, strict=True)
     ]
-    inputs = _json_table(rows.column("inputs").combine_chunks(), pa.schema(types))
+    inputs = _json_table(rows.column("inputs").combine_chunks(), pa.schema(types), others="infer")
     inputs = inputs.append_column(LINK_COLUMN, rows.column("prediction_id"))
     keys = rows.column("request_key")
     key_column = None

@@ -92,19 +92,26 @@ def _engine(target: SqlTarget) -> Any:
 
 
 def _sql_batches(target: SqlTarget, chunk_size: int) -> Iterator[Any]:
-    import pyarrow as pa
     from sqlalchemy import text
     from sqlalchemy.exc import SQLAlchemyError
 
     engine = _engine(target)
     query = target.query or f"SELECT * FROM {_quoted(engine, target.table or '')}"
     try:
+        if engine.dialect.name == "sqlite":
+            # An open SQLite read holds a lock that would block writing the output to the
+            # same file: SQLite inputs (local files) are read whole, then the file is let go.
+            with engine.connect() as conn:
+                result = conn.execute(text(query))
+                names, rows = list(result.keys()), result.fetchall()
+            for start in range(0, len(rows), chunk_size):
+                yield _rows_table(names, rows[start : start + chunk_size])
+            return
         with engine.connect() as conn:
             result = conn.execution_options(stream_results=True).execute(text(query))
             names = list(result.keys())
-            for rows in result.partitions(chunk_size):
-                values: list[Any] = list(zip(*rows, strict=True))
-                yield pa.table({n: pa.array(list(v)) for n, v in zip(names, values, strict=True)})
+            for part in result.partitions(chunk_size):
+                yield _rows_table(names, part)
     except SQLAlchemyError as exc:
         detail = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
         raise InvalidArgumentError(
@@ -112,6 +119,13 @@ def _sql_batches(target: SqlTarget, chunk_size: int) -> Iterator[Any]:
         ) from None
     finally:
         engine.dispose()
+
+
+def _rows_table(names: list[str], rows: Any) -> Any:
+    import pyarrow as pa
+
+    values: list[Any] = list(zip(*rows, strict=True))
+    return pa.table({n: pa.array(list(v)) for n, v in zip(names, values, strict=True)})
 
 
 def _quoted(engine: Any, name: str) -> str:

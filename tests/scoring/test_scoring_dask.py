@@ -1,0 +1,65 @@
+"""Chunks on a Dask LocalCluster (two worker processes): the same rows, the model sent once."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from scoring_support import POLICY, Store
+
+import loopline
+
+distributed = pytest.importorskip("distributed")
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[str]:
+    with distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
+        silence_logs=40,
+    ) as local:  # fmt: skip
+        yield local.scheduler_address
+
+
+def _unpickled() -> int:
+    from loopline.scoring.predictor import ChunkPredictor
+
+    return ChunkPredictor.unpickled
+
+
+def test_dask_run_equals_local_run(sdk: Store, cluster: str, tmp_path: Path) -> None:
+    local = loopline.score("models:/gbc/1", sdk.rows, policy=POLICY, key_column="id",
+                           log=False, progress=False)  # fmt: skip
+    summary = loopline.score(
+        "models:/gbc/1", sdk.rows, tmp_path / "out.parquet", policy=POLICY, key_column="id",
+        chunk_size=30, dask_address=cluster, progress=False,
+    )  # fmt: skip
+    assert (summary.rows, summary.chunks, summary.logged) == (300, 10, 300)
+    remote = pd.read_parquet(tmp_path / "out.parquet")
+    same = [c for c in local.columns if c != "prediction_id"]
+    pd.testing.assert_frame_equal(remote[same], local[same])
+    logged = loopline.read_predictions("batch:gbc", with_outcomes=False, columns=["prediction_id"])
+    assert set(remote["prediction_id"]) <= set(logged.column("prediction_id").to_pylist())
+    with distributed.Client(cluster) as client:
+        loads = client.run(_unpickled)
+    assert sorted(loads.values()) == [1, 1]  # each worker unpickled the model once, for 10 tasks
+
+
+def test_the_setting_names_the_cluster(
+    store: Store, cluster: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LOOPLINE_DASK_ADDRESS", cluster)
+    loopline.set_uri(str(store.path))  # settings are read when the client is made
+    try:
+        before = _unpickled()
+        out = loopline.score("models:/gbc/1", store.rows.head(20), log=False, progress=False)
+    finally:
+        loopline.set_uri(None)
+    assert len(out) == 20
+    assert _unpickled() == before  # scored on the workers, not unpickled here
+    with distributed.Client(cluster) as client:
+        assert sorted(client.run(_unpickled).values()) == [2, 2]
