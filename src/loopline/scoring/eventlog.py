@@ -34,21 +34,51 @@ def _polars() -> Any:
     return polars
 
 
+def json_columns(tables: dict[str, Any]) -> dict[str, Any]:
+    """Per name, one JSON object per row of its Arrow table (keys in column order).
+
+    With polars, all of them are encoded in one ``select``: polars runs the expressions on its
+    own threads, outside the GIL.
+    """
+    import pyarrow as pa
+
+    pl = _polars()
+    if pl is None:
+        return {name: _json_rows(table) for name, table in tables.items()}
+    n = next(iter(tables.values())).num_rows
+    structs = {}
+    for name, table in tables.items():
+        if table.num_columns:
+            columns = [table.column(i) for i in range(table.num_columns)]
+            structs[name] = pa.StructArray.from_arrays(
+                [c.chunk(0) if c.num_chunks == 1 else c.combine_chunks() for c in columns],
+                names=table.column_names,
+            )
+    out = {name: pa.repeat(pa.scalar("{}"), n) for name in tables if name not in structs}
+    if structs:
+        frame = pl.from_arrow(pa.table(structs), rechunk=False)
+        assert isinstance(frame, pl.DataFrame)
+        encoded = frame.select([pl.col(name).struct.json_encode() for name in structs])
+        for name in structs:
+            # string_view: no copy out of polars (segments are written without the Arrow
+            # schema, so they read back as plain strings)
+            out[name] = encoded.get_column(name).to_arrow(compat_level=pl.CompatLevel.newest())
+    return out
+
+
 def json_column(table: Any) -> Any:
     """One JSON object per row of ``table`` (an Arrow table), keys in column order."""
+    return json_columns({"_": table})["_"]
+
+
+def _json_rows(table: Any) -> Any:
     import pyarrow as pa
+
+    from loopline.eventlog.encode import to_json_text
 
     n = table.num_rows
     if table.num_columns == 0:
         return pa.repeat(pa.scalar("{}"), n)
-    pl = _polars()
-    if pl is not None:
-        frame = pl.from_arrow(table, rechunk=False)
-        assert isinstance(frame, pl.DataFrame)
-        encoded = frame.select(pl.struct(pl.all()).struct.json_encode()).to_series()
-        return encoded.to_arrow().cast(pa.string())
-    from loopline.eventlog.encode import to_json_text
-
     names = table.column_names
     columns = [_plain(table.column(c)) for c in names]
     return pa.array(
@@ -90,7 +120,7 @@ def _outputs(scored: Scored, extra: dict[str, Any]) -> Any:
             names=keys,
         )
     fields.update(extra)
-    return json_column(pa.table(fields))
+    return pa.table(fields)
 
 
 def log_table(
@@ -103,7 +133,11 @@ def log_table(
     request_keys: Any = None,
     outputs_extra: dict[str, Any] | None = None,
 ) -> Any:
-    """The chunk's rows in the event log's stored schema (``deployment`` included)."""
+    """The chunk's rows in the event log's stored schema (``deployment`` included).
+
+    The JSON columns may be ``string_view`` (polars' own strings, not copied); they are written
+    as Parquet strings all the same.
+    """
     import pyarrow as pa
 
     from loopline.eventlog.schema import stored
@@ -113,14 +147,19 @@ def log_table(
     decision = scored.decision
     if decision is not None:
         columns = decision_columns(decision)
-        decision_json = json_column(pa.table({k: columns[k] for k in DECISION_FIELDS}))
+        decision_table = pa.table({k: columns[k] for k in DECISION_FIELDS})
         action, rule, queue = columns["action"], columns["rule"], columns["queue"]
         control = columns["control"]
         policy_version = columns["policy_version"]
     else:
-        decision_json = action = rule = queue = policy_version = pa.nulls(n, text)
+        decision_table = None
+        action = rule = queue = policy_version = pa.nulls(n, text)
         control = pa.repeat(pa.scalar(False), n)
     keys = pa.nulls(n, text) if request_keys is None else request_keys.cast(text)
+    parts = {"inputs": inputs, "outputs": _outputs(scored, outputs_extra or {})}
+    if decision_table is not None:
+        parts["decision"] = decision_table
+    encoded = json_columns(parts)
     table = pa.table(
         {
             "prediction_id": scored.ids,
@@ -129,12 +168,12 @@ def log_table(
             "model_version": pa.repeat(pa.scalar(int(model_version), pa.int64()), n),
             "variant": pa.repeat(pa.scalar("batch"), n),
             "timestamp": pa.repeat(pa.scalar(scored.timestamp, pa.int64()), n),
-            "inputs": json_column(inputs),
-            "outputs": _outputs(scored, outputs_extra or {}),
+            "inputs": encoded["inputs"],
+            "outputs": encoded["outputs"],
             "action": action,
             "rule": rule,
             "queue": queue,
-            "decision": decision_json,
+            "decision": encoded.get("decision", pa.nulls(n, text)),
             "policy_version": policy_version,
             "control": control,
             "latency_ms": pa.nulls(n, pa.float64()),
@@ -142,7 +181,15 @@ def log_table(
         }
     )
     schema = stored("predictions")
-    return pa.Table.from_arrays([table.column(f.name).cast(f.type) for f in schema], schema=schema)
+    arrays: list[Any] = []
+    fields: list[Any] = []
+    for f in schema:
+        column = table.column(f.name)
+        if not pa.types.is_string_view(column.type) or f.type != text:
+            column = column.cast(f.type)
+        arrays.append(column)
+        fields.append(f.with_type(column.type))
+    return pa.Table.from_arrays(arrays, schema=pa.schema(fields))
 
 
 def _fsync_dir(path: Path) -> None:
@@ -180,6 +227,7 @@ def write_segment(root: str | Path, table: Any, *, deployment: str, timestamp: i
             compression="zstd",
             use_dictionary=["model_name", "variant", "action", "rule", "queue", "policy_version"],
             write_statistics=["prediction_id", "timestamp", "model_version"],
+            store_schema=False,
         )
         fd = os.open(tmp, os.O_RDONLY)
         try:

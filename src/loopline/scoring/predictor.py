@@ -51,6 +51,29 @@ def _strip_feature_names(model: Any) -> bool:
     return not hasattr(model, "feature_names_in_")
 
 
+def _float32_trees(model: Any) -> bool:
+    """Whether ``model`` is a scikit-learn tree or tree ensemble (they score float32 C arrays).
+
+    scikit-learn casts their input to a C-ordered float32 array before walking the trees; the
+    predictor builds that array from the Arrow columns itself, so the cast is done once, not
+    twice, and the numbers the trees see are the same.
+    """
+    if not type(model).__module__.startswith("sklearn."):
+        return False
+    from sklearn.ensemble import BaseEnsemble
+    from sklearn.ensemble._gb import BaseGradientBoosting
+    from sklearn.tree import BaseDecisionTree
+
+    if isinstance(model, BaseDecisionTree | BaseGradientBoosting):
+        return True
+    estimators = getattr(model, "estimators_", None)
+    return (
+        isinstance(model, BaseEnsemble)
+        and type(model).__name__.startswith(("RandomForest", "ExtraTrees"))
+        and bool(estimators)
+    )
+
+
 class ChunkPredictor:
     """One loaded model version, ready to score Arrow chunks.
 
@@ -92,6 +115,7 @@ class ChunkPredictor:
         self.numeric = bool(self.columns) and all(t in _ACCEPTS for t in self.types)
         if self.numeric and not _strip_feature_names(self.estimator):
             self.numeric = False  # the model needs a DataFrame with its column names
+        self.float32 = self.numeric and _float32_trees(self.estimator)
         self.has_proba = bool(logged.loaded.has_predict_proba)
         classes = getattr(self.estimator, "classes_", None)
         self.classes: list[Any] | None = (
@@ -127,7 +151,8 @@ class ChunkPredictor:
             return frame if hasattr(self.estimator, "feature_names_in_") else frame.to_numpy()
         import numpy as np
 
-        out = np.empty((table.num_rows, len(self.columns)), dtype=np.float64)
+        dtype = np.float32 if self.float32 else np.float64
+        out = np.empty((table.num_rows, len(self.columns)), dtype=dtype)
         for i, name in enumerate(self.columns):
             out[:, i] = self._numbers(table.column(name), name, i)
         return out
