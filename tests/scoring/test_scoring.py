@@ -155,3 +155,22 @@ def test_bad_inputs_name_the_problem(sdk: Store, tmp_path: Path) -> None:
     with pytest.raises(InvalidArgumentError):
         loopline.score("models:/gbc/1", sdk.rows.assign(f4="x"), log=True, progress=False)
     assert loopline.read_predictions("batch:gbc", with_outcomes=False).num_rows == before
+
+
+def test_batch_segments_read_with_sealed_journals(sdk: Store) -> None:
+    from loopline.entities.eventlog import PredictionRecord
+    from loopline.eventlog import EventLog, new_prediction_id, now_ms
+
+    log = EventLog(sdk.path / "eventlog")
+    served = new_prediction_id()
+    with log.writer("durable") as writer:  # sealed into a segment on close
+        writer.append([PredictionRecord(served, "mixed", "gbc", 1, now_ms(), {"f0": 1.0},
+                                        {"score": 0.5}, action="email")])  # fmt: skip
+    loopline.deployments.create("mixed", "models:/gbc/1", policy=POLICY)
+    out = loopline.score(None, sdk.rows.head(7), deployment="mixed", progress=False)
+    table = log.read_predictions("mixed", with_outcomes=False)
+    assert sorted(table.column("prediction_id").to_pylist()) == sorted(
+        [served, *out["prediction_id"]]
+    )
+    assert table.schema.field("inputs").type == pa.string()
+    assert set(table.column("variant").to_pylist()) == {"champion", "batch"}
