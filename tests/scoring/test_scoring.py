@@ -164,7 +164,8 @@ def test_batch_segments_read_with_sealed_journals(sdk: Store) -> None:
     log = EventLog(sdk.path / "eventlog")
     served = new_prediction_id()
     with log.writer("durable") as writer:  # sealed into a segment on close
-        writer.append([PredictionRecord(served, "mixed", "gbc", 1, now_ms(), {"f0": 1.0},
+        inputs = dict.fromkeys(COLUMNS, 0.5)  # complete: a rescore of models:/gbc takes it too
+        writer.append([PredictionRecord(served, "mixed", "gbc", 1, now_ms(), inputs,
                                         {"score": 0.5}, action="email")])  # fmt: skip
     loopline.deployments.create("mixed", "models:/gbc/1", policy=POLICY)
     out = loopline.score(None, sdk.rows.head(7), deployment="mixed", progress=False)

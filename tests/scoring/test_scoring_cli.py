@@ -21,12 +21,12 @@ def _run(store: Store, *args: str) -> tuple[int, str, str]:
 def test_score_and_rescore_commands(store: Store, tmp_path: Path) -> None:
     store.rows.to_parquet(tmp_path / "in.parquet")
     (tmp_path / "policy.yaml").write_text(yaml.safe_dump(POLICY))
-    code, out, _ = _run(
+    code, out, _err = _run(
         store, "score", "models:/gbc@prod", str(tmp_path / "in.parquet"),
         str(tmp_path / "out.parquet"), "--policy", str(tmp_path / "policy.yaml"),
         "--key-column", "id", "--chunk-size", "100", "--quiet", "--json",
     )  # fmt: skip
-    assert code == 0, out
+    assert code == 0, (out, _err)
     summary = json.loads(out)
     assert (summary["rows"], summary["logged"], summary["chunks"]) == (300, 300, 3)
     assert summary["deployment"] == "batch:gbc"
@@ -35,8 +35,8 @@ def test_score_and_rescore_commands(store: Store, tmp_path: Path) -> None:
     assert written.column("id").to_pylist() == store.rows["id"].tolist()
     assert {"action", "rule", "queue", "control", "outlier"} <= set(written.column_names)
 
-    code, out, _ = _run(store, "rescore", "models:/gbc/1", "--quiet", "--no-log", "--json")
-    assert code == 0, out
+    code, out, _err = _run(store, "rescore", "models:/gbc/1", "--quiet", "--no-log", "--json")
+    assert code == 0, (out, _err)
     assert json.loads(out)["rescored"] >= 300
 
 
