@@ -14,6 +14,7 @@ from sklearn.ensemble import (
     GradientBoostingClassifier,
     GradientBoostingRegressor,
     HistGradientBoostingClassifier,
+    HistGradientBoostingRegressor,
     RandomForestClassifier,
     RandomForestRegressor,
 )
@@ -51,6 +52,7 @@ CLASSIFIERS = [
     RandomForestClassifier(n_estimators=15, random_state=0),
     ExtraTreesClassifier(n_estimators=15, random_state=0),
     DecisionTreeClassifier(random_state=0),
+    HistGradientBoostingClassifier(max_iter=15, random_state=0),
 ]
 REGRESSORS = [
     GradientBoostingRegressor(n_estimators=20, random_state=0),
@@ -58,6 +60,8 @@ REGRESSORS = [
     RandomForestRegressor(n_estimators=15, random_state=0),
     ExtraTreesRegressor(n_estimators=15, random_state=0),
     DecisionTreeRegressor(max_depth=6, random_state=0),
+    HistGradientBoostingRegressor(max_iter=15, random_state=0),
+    HistGradientBoostingRegressor(max_iter=15, loss="poisson", random_state=0),
 ]
 
 
@@ -81,15 +85,17 @@ def test_classifiers_match_sklearn(estimator: Any, classes: int, classification:
         assert ours.shape == (len(rows), classes)
         np.testing.assert_allclose(ours, model.predict_proba(rows), rtol=1e-12, atol=1e-12)
         np.testing.assert_array_equal(compiled.predict(rows), model.predict(rows))
-    # float32 input gives the same answers (the trees compare float32 values either way)
+    # float32 input is taken as scikit-learn takes it
+    X32 = X[:20].astype(np.float32)
     np.testing.assert_allclose(
-        compiled.predict_proba(X[:5].astype(np.float32)), model.predict_proba(X[:5]), atol=1e-12
+        compiled.predict_proba(X32), model.predict_proba(X32), rtol=1e-12, atol=1e-12
     )
 
 
 @pytest.mark.parametrize("estimator", REGRESSORS, ids=lambda e: type(e).__name__)
 def test_regressors_match_sklearn(estimator: Any, regression: Any) -> None:
     X, y = regression
+    y = y - y.min() + 1.0  # positive, for the Poisson loss
     model = type(estimator)(**estimator.get_params()).fit(X, y)
     compiled = compile_model(model, WIDTH)
     assert compiled is not None
@@ -102,15 +108,20 @@ def test_regressors_match_sklearn(estimator: Any, regression: Any) -> None:
 
 def test_unsupported_models_are_left_to_sklearn(classification: Any) -> None:
     X, y, _ = classification
-    unsupported = [
-        HistGradientBoostingClassifier(max_iter=10).fit(X, y),
+    frame = pd.DataFrame(X, columns=[f"c{i}" for i in range(WIDTH)])
+    frame["kind"] = pd.Categorical(np.where(y > 0, "a", "b"))
+    codes = np.column_stack([np.floor(np.abs(X[:, 0]) * 3) % 7, X[:, 1:]])
+    unsupported = [  # categorical features: an encoder runs per call
+        HistGradientBoostingClassifier(max_iter=5).fit(frame, y),
+        HistGradientBoostingClassifier(max_iter=5, categorical_features=[0]).fit(codes, y),
         make_pipeline(StandardScaler(), DecisionTreeClassifier()).fit(X, y),
         LogisticRegression().fit(X, y),
         GradientBoostingClassifier(n_estimators=5, init=LogisticRegression()).fit(X, y),
         RandomForestClassifier(n_estimators=3).fit(X, np.column_stack([y, y])),  # multi-output
     ]
     for model in unsupported:
-        assert compile_model(model, WIDTH) is None, type(model).__name__
+        width = int(model.n_features_in_)
+        assert compile_model(model, width) is None, type(model).__name__
     assert compile_model({"not": "a model"}, WIDTH) is None
 
 

@@ -14,10 +14,13 @@ directly and combines the results exactly as scikit-learn does:
 - ``RandomForest*``, ``ExtraTrees*``: the sum of each tree's ``tree_.predict`` in the
   estimator's order, divided by the number of trees (the same additions in the same order as
   scikit-learn's sequential path);
-- ``DecisionTreeClassifier`` / ``Regressor``: the tree's ``tree_.predict``.
+- ``DecisionTreeClassifier`` / ``Regressor``: the tree's ``tree_.predict``;
+- ``HistGradientBoostingClassifier`` / ``Regressor`` without categorical features (those
+  get an encoder per call): the baseline plus each iteration's predictor (float64 input, OpenMP
+  threads from 1,024 rows), then the loss's link.
 
-Anything else (``HistGradientBoosting*``, pipelines, multi-output models, custom init
-estimators) is left to scikit-learn. A compiled predictor is used only when it reproduces the
+Anything else (pipelines, multi-output models, custom init estimators, categorical
+preprocessing) is left to scikit-learn. A compiled predictor is used only when it reproduces the
 estimator's own output on probe rows (zeros, random rows, and rows on the trees' thresholds)
 to 1e-12; a batch holding NaN or infinity always goes to the estimator. Large batches are
 split across threads (the trees' traversal releases the GIL); each row's arithmetic is the
@@ -59,6 +62,7 @@ _FORESTS = frozenset(
 _TREES = frozenset({"DecisionTreeClassifier", "DecisionTreeRegressor", "ExtraTreeClassifier",
                     "ExtraTreeRegressor"})  # fmt: skip
 _BOOSTING = frozenset({"GradientBoostingClassifier", "GradientBoostingRegressor"})
+_HIST = frozenset({"HistGradientBoostingClassifier", "HistGradientBoostingRegressor"})
 
 
 class CompiledTrees:
@@ -69,13 +73,23 @@ class CompiledTrees:
     what the estimator would accept. Build one with :func:`compile_model`, which checks it.
     """
 
-    def __init__(self, kind: str, model: Any, raw: Predict, link: Predict | None) -> None:
+    def __init__(
+        self,
+        kind: str,
+        model: Any,
+        raw: Predict,
+        link: Predict | None,
+        *,
+        dtype: str = "float32",
+        threads: bool = True,
+    ) -> None:
         self.kind = kind
         self.model = model
         self.is_classifier = link is not None
         self._raw = raw
         self._link = link
-        self._threads = max(1, min(8, os.cpu_count() or 1))
+        self._dtype = dtype
+        self._threads = max(1, min(8, os.cpu_count() or 1)) if threads else 1
 
     def __repr__(self) -> str:
         return f"CompiledTrees({type(self.model).__name__}, kind={self.kind!r})"
@@ -83,12 +97,12 @@ class CompiledTrees:
     def _rows(self, X: Any) -> Any:
         import numpy as np
 
-        X32 = np.ascontiguousarray(X, dtype=np.float32)
-        if self._threads == 1 or X32.shape[0] < THREADED_ROWS:
-            return self._raw(X32)
+        rows = np.ascontiguousarray(X, dtype=self._dtype)
+        if self._threads == 1 or rows.shape[0] < THREADED_ROWS:
+            return self._raw(rows)
         from concurrent.futures import ThreadPoolExecutor
 
-        chunks = np.array_split(X32, self._threads)
+        chunks = np.array_split(rows, self._threads)
         with ThreadPoolExecutor(self._threads) as pool:
             parts = list(pool.map(self._raw, chunks))
         return np.concatenate(parts, axis=0)
@@ -184,6 +198,8 @@ def _build(model: Any) -> CompiledTrees | None:
         return _forest(model)
     if name in _TREES:
         return _forest(model, single=True)
+    if name in _HIST:
+        return _hist(model)
     return None
 
 
@@ -269,14 +285,58 @@ def _forest(model: Any, *, single: bool = False) -> CompiledTrees | None:
     return CompiledTrees("tree" if single else "forest", model, regression, None)
 
 
+def _hist(model: Any) -> CompiledTrees | None:
+    """HistGradientBoosting without a categorical preprocessor: baseline + each predictor."""
+    import numpy as np
+    from sklearn.base import is_classifier
+    from sklearn.utils._openmp_helpers import _openmp_effective_n_threads
+
+    if getattr(model, "_preprocessor", None) is not None:
+        return None  # categorical features: an encoder transforms each call's input
+    known, f_idx_map = model._bin_mapper.make_known_categories_bitsets()
+    baseline = model._baseline_prediction
+    predictors = model._predictors
+    k = int(model.n_trees_per_iteration_)
+    many = _openmp_effective_n_threads()
+
+    def raw(X64: Any) -> Any:
+        n = X64.shape[0]
+        out = np.zeros((n, k), dtype=baseline.dtype, order="F")
+        out += baseline
+        threads = 1 if n < 1024 else many  # OpenMP start-up costs more than one row
+        for iteration in predictors:
+            for j, predictor in enumerate(iteration):
+                out[:, j] += predictor.predict(X64, known, f_idx_map, threads)
+        return out
+
+    if is_classifier(model):
+        return CompiledTrees(
+            "hist_gradient_boosting", model, raw, model._loss.predict_proba,
+            dtype="float64", threads=False,
+        )  # fmt: skip
+    inverse = model._loss.link.inverse
+
+    def regression(X64: Any) -> Any:
+        return inverse(raw(X64).ravel())
+
+    return CompiledTrees(
+        "hist_gradient_boosting", model, regression, None, dtype="float64", threads=False
+    )
+
+
 def _probe(np: Any, model: Any, width: int) -> Any:
     """Zeros, random rows, and rows whose values sit on the trees' own thresholds."""
     rng = np.random.default_rng(0)
     rows = [np.zeros((1, width)), rng.normal(size=(24, width)) * 3]
     thresholds: list[Any] = [[] for _ in range(width)]
     trees = _tree_list(model)
-    for tree in trees[:50]:
-        for feature, threshold in zip(tree.feature, tree.threshold, strict=True):
+    pairs = [(tree.feature, tree.threshold) for tree in trees[:50]]
+    for iteration in (getattr(model, "_predictors", None) or [])[:50]:
+        for predictor in iteration:
+            splits = predictor.nodes[predictor.nodes["is_leaf"] == 0]
+            pairs.append((splits["feature_idx"], splits["num_threshold"]))
+    for features, values in pairs:
+        for feature, threshold in zip(features, values, strict=True):
             if 0 <= feature < width:
                 thresholds[feature].append(threshold)
     on = np.zeros((8, width))
