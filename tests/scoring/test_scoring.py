@@ -175,3 +175,18 @@ def test_batch_segments_read_with_sealed_journals(sdk: Store) -> None:
     )
     assert table.schema.field("inputs").type == pa.string()
     assert set(table.column("variant").to_pylist()) == {"champion", "batch"}
+
+
+def test_overwrite_replaces_only_a_finished_run(sdk: Store, tmp_path: Path) -> None:
+    target = tmp_path / "scored"
+    first = loopline.score("models:/gbc/1", sdk.rows, target, chunk_size=100, log=False,
+                           progress=False)  # fmt: skip
+    assert first.chunks == 3
+    with pytest.raises(InvalidArgumentError, match="'f4'"):
+        loopline.score("models:/gbc/1", sdk.rows.assign(f4="x"), target, overwrite=True,
+                       log=False, progress=False)  # fmt: skip
+    assert len(list(target.glob("part-*.parquet"))) == 3  # the failed run changed nothing
+    loopline.score("models:/gbc/1", sdk.rows, target, chunk_size=300, overwrite=True, log=False,
+                   progress=False)  # fmt: skip
+    assert [p.name for p in target.iterdir()] == ["part-00000.parquet"]
+    assert not list(tmp_path.glob(".*"))

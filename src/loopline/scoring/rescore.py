@@ -132,7 +132,7 @@ def _rescore_group(
     inputs = inputs.append_column(LINK_COLUMN, rows.column("prediction_id"))
     keys = rows.column("request_key")
     key_column = None
-    if keys.null_count == 0 and len(keys):
+    if keys.null_count < len(keys):  # a row without a key draws at random, as it did
         inputs, key_column = inputs.append_column(_KEY, keys), _KEY
     root = str(services.eventlog_root) if log else None
     job = Job(name, version, deployment, policy, key_column, (), root)

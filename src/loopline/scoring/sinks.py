@@ -1,9 +1,11 @@
 """Where scored rows go: a Parquet file, a Parquet folder (one part per chunk), a SQL table, or
 memory (the scored table is returned).
 
-A destination that already exists is refused unless ``overwrite=True`` (a SQL table is then
-replaced). SQL tables are created from the output's columns; list and struct columns (the
-ranked next best actions, the outlier features) are stored as JSON text there. PostgreSQL is
+A destination that already exists is refused unless ``overwrite=True``; it is then replaced
+only once the run has finished (files and folders are written under a hidden name first, a SQL
+table is replaced when the first chunk arrives). SQL tables are created from the output's
+columns; list and struct columns (the ranked next best actions, the outlier features) are
+stored as JSON text there. PostgreSQL is
 loaded with ``COPY`` (CSV written by Arrow), other databases with batched inserts.
 """
 
@@ -70,21 +72,31 @@ class ParquetFile(Sink):
 
 
 class ParquetFolder(Sink):
+    """One part per chunk in a hidden sibling folder, moved into place when the run ends."""
+
     def __init__(self, path: Path) -> None:
         super().__init__()
         self.path = path
         self.description = str(path)
         self.count = 0
+        self._tmp = path.with_name(f".{path.name}.partial")
 
     def write(self, table: Any) -> None:
         import pyarrow.parquet as pq
 
-        self.path.mkdir(parents=True, exist_ok=True)
-        pq.write_table(table, self.path / f"part-{self.count:05d}.parquet", compression="zstd")
+        self._tmp.mkdir(parents=True, exist_ok=True)
+        pq.write_table(table, self._tmp / f"part-{self.count:05d}.parquet", compression="zstd")
         self.count += 1
 
     def close(self) -> Any:
+        if self.count:
+            if self.path.exists():  # overwrite=True: replaced only by a finished run
+                shutil.rmtree(self.path)
+            self._tmp.replace(self.path)
         return None
+
+    def abort(self) -> None:
+        shutil.rmtree(self._tmp, ignore_errors=True)
 
 
 class SqlTable(Sink):
@@ -211,10 +223,11 @@ def open_output(output: Any, *, overwrite: bool = False) -> Sink:
                 "replace it.",
                 field="output",
             )
-        if path.is_dir():
-            shutil.rmtree(path)
-        else:
-            path.unlink()
+        if path.suffix.lower() == ".parquet" and path.is_dir():
+            raise InvalidArgumentError(
+                f"The output {str(path)!r} is a folder; a .parquet output is one file.",
+                field="output",
+            )
     if path.suffix.lower() == ".parquet":
         path.parent.mkdir(parents=True, exist_ok=True)
         return ParquetFile(path)
