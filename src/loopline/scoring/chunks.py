@@ -90,6 +90,7 @@ def score_chunk(job: Job, predictor: ChunkPredictor, table: Any, now_ms: int) ->
         columns[job.key_column] = table.column(job.key_column)
     columns["prediction_id"] = scored.ids
     columns.update(score_columns(scored))
+    made = None
     if decision is not None:
         made = decision_columns(decision)
         columns.update({k: made[k] for k in _DECISION_OUT})
@@ -111,6 +112,7 @@ def score_chunk(job: Job, predictor: ChunkPredictor, table: Any, now_ms: int) ->
             model_version=job.model_version,
             request_keys=keys,
             outputs_extra={} if link is None else {"rescored_from": link},
+            decided=made,
         )
         write_segment(job.log_root, rows, deployment=job.deployment, timestamp=now_ms)
         logged = n

@@ -132,9 +132,11 @@ def log_table(
     model_version: int,
     request_keys: Any = None,
     outputs_extra: dict[str, Any] | None = None,
+    decided: dict[str, Any] | None = None,
 ) -> Any:
     """The chunk's rows in the event log's stored schema (``deployment`` included).
 
+    ``decided``: the decision's columns when already made (:func:`decision_columns`).
     The JSON columns may be ``string_view`` (polars' own strings, not copied); they are written
     as Parquet strings all the same.
     """
@@ -146,7 +148,7 @@ def log_table(
     text = pa.string()
     decision = scored.decision
     if decision is not None:
-        columns = decision_columns(decision)
+        columns = decided if decided is not None else decision_columns(decision)
         decision_table = pa.table({k: columns[k] for k in DECISION_FIELDS})
         action, rule, queue = columns["action"], columns["rule"], columns["queue"]
         control = columns["control"]
