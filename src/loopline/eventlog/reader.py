@@ -5,6 +5,9 @@ their last whole line), so what ``append`` acknowledged is readable at once. Jou
 first, then the segments listed, and a segment sealed from a journal already read is skipped:
 a journal sealed during the read is counted once, never twice, never zero times.
 
+Bulk scoring's typed segments (:mod:`loopline.eventlog.typed`) are read one by one and their
+struct payloads turned into JSON text, so every read has the stored schema.
+
 Outcomes: several may name one prediction; the latest by ``timestamp`` wins, ties broken by
 arrival (``received_at``). The join is Arrow's hash join, columnar all the way.
 """
@@ -22,6 +25,7 @@ from loopline.eventlog.encode import date_of
 from loopline.eventlog.journal import list_journals, read_complete
 from loopline.eventlog.schema import PARTITIONS, partitioning_schema, require_pyarrow, stored
 from loopline.eventlog.seal import parse_journal, to_stored
+from loopline.eventlog.typed import is_typed, to_json_payloads
 
 __all__ = ["OUTCOME_JOINED", "latest_outcomes", "read_table", "to_ms", "window_filter"]
 
@@ -119,20 +123,29 @@ def read_table(
         for p in sorted(base.glob(f"{depth}/part-*.parquet"))
         if p.name[5:-8] not in seen and _keep(p, table, bounds or {})
     ]
-    if files:
-        dataset = pa.dataset.dataset(
-            files,
-            format="parquet",
-            partitioning=pa.dataset.HivePartitioning(
-                partitioning_schema(table), segment_encoding="uri"
-            ),
-            partition_base_dir=str(base),
-        )
-        segment = dataset.to_table(filter=expr)
+    typed = [f for f in files if is_typed(f)]
+    plain = [f for f in files if not is_typed(f)]
+    if plain:
+        segment = _dataset(pa, plain, table, base).to_table(filter=expr)
         parts.append(segment.select(stored(table).names).cast(stored(table)))
+    for typed_file in typed:  # each its own struct types: read one by one, payloads made JSON
+        parts.append(
+            to_json_payloads(_dataset(pa, [typed_file], table, base).to_table(filter=expr))
+        )
     if not parts:
         return stored(table).empty_table()
     return pa.concat_tables(parts)
+
+
+def _dataset(pa: Any, files: list[str], table: str, base: Path) -> Any:
+    return pa.dataset.dataset(
+        files,
+        format="parquet",
+        partitioning=pa.dataset.HivePartitioning(
+            partitioning_schema(table), segment_encoding="uri"
+        ),
+        partition_base_dir=str(base),
+    )
 
 
 def latest_outcomes(outcomes: Any) -> Any:

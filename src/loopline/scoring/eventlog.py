@@ -2,14 +2,15 @@
 
 The inference server appends records to a journal that is sealed into Parquet later; a bulk run
 already holds its rows as columns, so it writes each chunk straight into the layout the event
-log reads (``predictions/deployment=<name>/date=<day>/part-<id>.parquet``, the stored schema,
+log reads (``predictions/deployment=<name>/date=<day>/part-<id>-typed.parquet``, the stored schema,
 ``variant`` = ``batch``), crash-safely: a hidden temporary file, fsync, rename, fsync of the
 folder. A chunk is in the log whole or not at all; reads (``EventLog.read_predictions``,
 ``open_predictions``) see it as soon as its segment is renamed into place.
 
-``inputs``, ``outputs`` and ``decision`` are JSON text as in records the server logs (same keys;
-NaN and infinities as null). They are built by polars' JSON encoder when polars is installed
-(``loopline[polars]``: columnar, no Python object per row) and row by row otherwise.
+``inputs``, ``outputs`` and ``decision`` are written as *typed* struct columns (a field per input
+column, per output, per decision field; :mod:`loopline.eventlog.typed`), not JSON text: no JSON
+is encoded while scoring. Reads turn them into JSON text with the keys of a record the server
+logs (NaN and infinities as null), so readers see one shape.
 """
 
 from __future__ import annotations
@@ -24,76 +25,6 @@ from loopline.scoring.columns import DECISION_FIELDS, Scored, decision_columns
 __all__ = ["log_table", "write_segment"]
 
 _DAY_MS = 86_400_000
-
-
-def _polars() -> Any:
-    try:
-        import polars
-    except ImportError:
-        return None
-    return polars
-
-
-def json_columns(tables: dict[str, Any]) -> dict[str, Any]:
-    """Per name, one JSON object per row of its Arrow table (keys in column order).
-
-    With polars, all of them are encoded in one ``select``: polars runs the expressions on its
-    own threads, outside the GIL.
-    """
-    import pyarrow as pa
-
-    pl = _polars()
-    if pl is None:
-        return {name: _json_rows(table) for name, table in tables.items()}
-    n = next(iter(tables.values())).num_rows
-    structs = {}
-    for name, table in tables.items():
-        if table.num_columns:
-            columns = [table.column(i) for i in range(table.num_columns)]
-            structs[name] = pa.StructArray.from_arrays(
-                [c.chunk(0) if c.num_chunks == 1 else c.combine_chunks() for c in columns],
-                names=table.column_names,
-            )
-    out = {name: pa.repeat(pa.scalar("{}"), n) for name in tables if name not in structs}
-    if structs:
-        frame = pl.from_arrow(pa.table(structs), rechunk=False)
-        assert isinstance(frame, pl.DataFrame)
-        encoded = frame.select([pl.col(name).struct.json_encode() for name in structs])
-        for name in structs:
-            # string_view: no copy out of polars (segments are written without the Arrow
-            # schema, so they read back as plain strings)
-            out[name] = encoded.get_column(name).to_arrow(compat_level=pl.CompatLevel.newest())
-    return out
-
-
-def json_column(table: Any) -> Any:
-    """One JSON object per row of ``table`` (an Arrow table), keys in column order."""
-    return json_columns({"_": table})["_"]
-
-
-def _json_rows(table: Any) -> Any:
-    import pyarrow as pa
-
-    from loopline.eventlog.encode import to_json_text
-
-    n = table.num_rows
-    if table.num_columns == 0:
-        return pa.repeat(pa.scalar("{}"), n)
-    names = table.column_names
-    columns = [_plain(table.column(c)) for c in names]
-    return pa.array(
-        [to_json_text(dict(zip(names, row, strict=True))) for row in zip(*columns, strict=True)],
-        pa.string(),
-    )
-
-
-def _plain(column: Any) -> list[Any]:
-    import pyarrow as pa
-
-    kind = column.type
-    if pa.types.is_temporal(kind) or pa.types.is_decimal(kind):
-        column = column.cast(pa.string())
-    return list(column.to_pylist())
 
 
 def _outputs(scored: Scored, extra: dict[str, Any]) -> Any:
@@ -137,31 +68,29 @@ def log_table(
     """The chunk's rows in the event log's stored schema (``deployment`` included).
 
     ``decided``: the decision's columns when already made (:func:`decision_columns`).
-    The JSON columns may be ``string_view`` (polars' own strings, not copied); they are written
-    as Parquet strings all the same.
+    ``inputs``, ``outputs`` and ``decision`` are struct columns (``inputs`` is the text ``{}``
+    when the chunk logs no input column, ``decision`` null without a policy).
     """
     import pyarrow as pa
 
     from loopline.eventlog.schema import stored
+    from loopline.eventlog.typed import PAYLOADS
 
     n = len(scored.labels)
     text = pa.string()
     decision = scored.decision
     if decision is not None:
         columns = decided if decided is not None else decision_columns(decision)
-        decision_table = pa.table({k: columns[k] for k in DECISION_FIELDS})
+        decision_column = _struct({k: columns[k] for k in DECISION_FIELDS})
         action, rule, queue = columns["action"], columns["rule"], columns["queue"]
         control = columns["control"]
         policy_version = columns["policy_version"]
     else:
-        decision_table = None
+        decision_column = pa.nulls(n, text)
         action = rule = queue = policy_version = pa.nulls(n, text)
         control = pa.repeat(pa.scalar(False), n)
     keys = pa.nulls(n, text) if request_keys is None else request_keys.cast(text)
-    parts = {"inputs": inputs, "outputs": _outputs(scored, outputs_extra or {})}
-    if decision_table is not None:
-        parts["decision"] = decision_table
-    encoded = json_columns(parts)
+    outputs = _outputs(scored, outputs_extra or {})
     table = pa.table(
         {
             "prediction_id": scored.ids,
@@ -170,12 +99,14 @@ def log_table(
             "model_version": pa.repeat(pa.scalar(int(model_version), pa.int64()), n),
             "variant": pa.repeat(pa.scalar("batch"), n),
             "timestamp": pa.repeat(pa.scalar(scored.timestamp, pa.int64()), n),
-            "inputs": encoded["inputs"],
-            "outputs": encoded["outputs"],
+            "inputs": _struct(dict(zip(inputs.column_names, inputs.columns, strict=True)))
+            if inputs.num_columns
+            else pa.repeat(pa.scalar("{}"), n),
+            "outputs": _struct(dict(zip(outputs.column_names, outputs.columns, strict=True))),
             "action": action,
             "rule": rule,
             "queue": queue,
-            "decision": encoded.get("decision", pa.nulls(n, text)),
+            "decision": decision_column,
             "policy_version": policy_version,
             "control": control,
             "latency_ms": pa.nulls(n, pa.float64()),
@@ -187,11 +118,26 @@ def log_table(
     fields: list[Any] = []
     for f in schema:
         column = table.column(f.name)
-        if not pa.types.is_string_view(column.type) or f.type != text:
+        if f.name not in PAYLOADS:
             column = column.cast(f.type)
         arrays.append(column)
         fields.append(f.with_type(column.type))
     return pa.Table.from_arrays(arrays, schema=pa.schema(fields))
+
+
+def _struct(columns: dict[str, Any]) -> Any:
+    """One struct array of the named columns (Arrow arrays or chunked arrays)."""
+    import pyarrow as pa
+
+    arrays = [
+        c.chunk(0)
+        if isinstance(c, pa.ChunkedArray) and c.num_chunks == 1
+        else c.combine_chunks()
+        if isinstance(c, pa.ChunkedArray)
+        else c
+        for c in columns.values()
+    ]
+    return pa.StructArray.from_arrays(arrays, names=list(columns))
 
 
 def _fsync_dir(path: Path) -> None:
@@ -211,6 +157,7 @@ def write_segment(root: str | Path, table: Any, *, deployment: str, timestamp: i
     import pyarrow.parquet as pq
 
     from loopline.eventlog.encode import date_of
+    from loopline.eventlog.typed import TYPED_SUFFIX
 
     folder = (
         Path(root)
@@ -220,7 +167,7 @@ def write_segment(root: str | Path, table: Any, *, deployment: str, timestamp: i
     )
     created = [p for p in (folder.parent.parent, folder.parent, folder) if not p.exists()]
     folder.mkdir(parents=True, exist_ok=True)
-    name = f"part-{timestamp:013d}-{os.getpid()}-{os.urandom(6).hex()}.parquet"
+    name = f"part-{timestamp:013d}-{os.getpid()}-{os.urandom(6).hex()}{TYPED_SUFFIX}"
     tmp = folder / f".{name}.{os.getpid()}.{os.urandom(4).hex()}.tmp"
     try:
         pq.write_table(
