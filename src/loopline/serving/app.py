@@ -315,6 +315,9 @@ class ServingApp:
             )
         endpoint = self._endpoint(name, None)
         document = loads(body)
+        explainer = document.get("explainer", "builtin") if isinstance(document, dict) else None
+        if explainer not in (None, "builtin", "shap"):
+            raise HttpError(400, f"'explainer' must be 'builtin' or 'shap'; got {explainer!r}.")
         explain: list[bool] = []
 
         def decode(runtime: ModelRuntime) -> pipeline.Decoded:
@@ -329,7 +332,7 @@ class ServingApp:
         )  # fmt: skip
         explanations = None
         if explain[0]:
-            explanations = _explain(scored.runtime, scored.decoded.batch)
+            explanations = _explain(scored.runtime, scored.decoded.batch, explainer or "builtin")
         return ok(predict.encode_predict(endpoint, scored, explanations))
 
     async def _outcomes(self, body: bytes) -> Answer:
@@ -341,12 +344,18 @@ class ServingApp:
         return ok({"logged": logged})
 
 
-def _explain(runtime: Any, batch: Any) -> list[dict[str, Any]]:
+def _explain(runtime: Any, batch: Any, explainer: str = "builtin") -> list[dict[str, Any]]:
     from loopline.serving.explain import explain
 
     if not runtime.numeric:
         raise HttpError(400, "Explanations need a model whose inputs are all numeric.")
-    return explain(runtime.estimator, batch, runtime.columns, runtime.means)
+    try:
+        return explain(runtime.estimator, batch, runtime.columns, runtime.means,
+                       explainer=explainer)  # fmt: skip
+    except LooplineError as exc:
+        if exc.code == "MISSING_DEPENDENCY":  # the server lacks an optional extra
+            raise HttpError(501, exc.message) from None
+        raise
 
 
 def error_ready() -> Answer:

@@ -54,9 +54,17 @@ def explainable(model: Any) -> bool:
 
 
 def explain(
-    model: Any, array: Any, columns: tuple[str, ...], means: dict[str, float] | None = None
+    model: Any,
+    array: Any,
+    columns: tuple[str, ...],
+    means: dict[str, float] | None = None,
+    *,
+    explainer: str = "builtin",
 ) -> list[Explanation]:
     """One explanation per row of ``array`` (float64, columns in ``columns`` order).
+
+    ``explainer="shap"`` answers the ``shap`` library's values instead
+    (:mod:`loopline.serving.shap_explain`, extra ``loopline[shap]``).
 
     Examples:
         >>> import numpy as np
@@ -78,6 +86,10 @@ def explain(
             "scikit-learn tree ensembles, XGBoost and LightGBM are).",
             field="explain",
         )
+    if explainer == "shap":
+        from loopline.serving.shap_explain import explain_shap
+
+        return explain_shap(model, array, columns, kind, means)
     output = "probability"
     reference = None
     if kind == "linear":
