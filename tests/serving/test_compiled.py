@@ -1,4 +1,4 @@
-"""Compiled tree ensembles (loopline.serving.compiled) against scikit-learn's own predictions."""
+"""Compiled tree ensembles (loopline.modeling.compiled) against scikit-learn's own predictions."""
 
 from __future__ import annotations
 
@@ -24,9 +24,9 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 
 import loopline
+from loopline.modeling import compiled as compiled_module
+from loopline.modeling.compiled import compile_model
 from loopline.modeling.logged import load_logged_model, log_model
-from loopline.serving import compiled as compiled_module
-from loopline.serving.compiled import compile_model
 from loopline.serving.runtime import ModelRuntime
 
 WIDTH = 8

@@ -6,6 +6,10 @@ order: no pandas per chunk. Other signatures go through
 :func:`loopline.modeling.signature.enforce` (a DataFrame per chunk, fine at 100,000 rows).
 Checks name the column, as the inference server's do.
 
+A scikit-learn random forest, extra-trees or decision tree on the numeric path is scored by its
+compiled trees (:mod:`loopline.modeling.compiled`: checked against the estimator at load, the
+estimator itself for chunks holding NaN or infinity); anything else by the model.
+
 The estimator is the predictor's own loaded copy: for the numeric path its
 ``feature_names_in_`` is removed (after taking the column order from it), so scikit-learn does
 not warn "X does not have valid feature names" on every chunk and no global warning filter is
@@ -18,11 +22,17 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from loopline.errors import InvalidArgumentError
+from loopline.modeling.compiled import compile_model, guarded, strip_feature_names
 
 if TYPE_CHECKING:
     from loopline.modeling.logged import LoggedModel
 
 __all__ = ["ChunkPredictor", "Scores"]
+
+_BULK_KINDS = frozenset({"forest", "tree"})
+"""Compiled kinds faster than the estimator on 100,000-row chunks. Gradient boosting's compiled
+path (a tree at a time, for the server's threads) and HistGradientBoosting's were slower there
+than scikit-learn's own single call (docs/decisions.md), so those chunks go to the estimator."""
 
 _ACCEPTS = {
     "integer": {"integer", "boolean"},
@@ -37,18 +47,6 @@ class Scores:
 
     labels: Any
     proba: Any | None
-
-
-def _strip_feature_names(model: Any) -> bool:
-    """Remove ``feature_names_in_`` from ``model`` (and pipeline steps); True when none is left."""
-    if getattr(model, "transformers", None) is not None:
-        return False  # a ColumnTransformer selects columns by name: it needs a DataFrame
-    steps = getattr(model, "steps", None)
-    if steps is not None:
-        return all(_strip_feature_names(step) for _, step in steps if step != "passthrough")
-    if "feature_names_in_" in getattr(model, "__dict__", {}):
-        del model.__dict__["feature_names_in_"]
-    return not hasattr(model, "feature_names_in_")
 
 
 def _float32_trees(model: Any) -> bool:
@@ -113,10 +111,11 @@ class ChunkPredictor:
         self.types = tuple(by_name[c].type if c in by_name else "float" for c in self.columns)
         self.nullable = tuple(by_name[c].nullable if c in by_name else True for c in self.columns)
         self.numeric = bool(self.columns) and all(t in _ACCEPTS for t in self.types)
-        if self.numeric and not _strip_feature_names(self.estimator):
+        if self.numeric and not strip_feature_names(self.estimator):
             self.numeric = False  # the model needs a DataFrame with its column names
         self.float32 = self.numeric and _float32_trees(self.estimator)
         self.has_proba = bool(logged.loaded.has_predict_proba)
+        self._compile()
         classes = getattr(self.estimator, "classes_", None)
         self.classes: list[Any] | None = (
             None if classes is None else [c.item() if hasattr(c, "item") else c for c in classes]
@@ -125,8 +124,27 @@ class ChunkPredictor:
     unpickled = 0
     """How many times this process unpickled a predictor (a Dask worker: once per run)."""
 
+    def _compile(self) -> None:
+        """The compiled trees' predictor (checked against the estimator), or None."""
+        self.compiled: Any = None
+        if not self.numeric:
+            return
+        loaded = self.logged.loaded
+        slow = loaded.predict_proba if self.has_proba else loaded.predict
+        compiled = compile_model(self.estimator, len(self.columns), slow)
+        if compiled is None or compiled.is_classifier != self.has_proba:
+            return
+        if compiled.kind in _BULK_KINDS:
+            self.compiled = guarded(compiled, slow)
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state.pop("compiled", None)  # closures: compiled (and checked) again where unpickled
+        return state
+
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
+        self._compile()
         type(self).unpickled += 1
 
     def check(self, table: Any) -> None:
@@ -198,8 +216,10 @@ class ChunkPredictor:
         data = self.features(table)
         loaded = self.logged.loaded
         if not self.has_proba:
-            return Scores(np.asarray(loaded.predict(data)), None)
-        proba = np.asarray(loaded.predict_proba(data), dtype=np.float64)
+            predict = self.compiled or loaded.predict
+            return Scores(np.asarray(predict(data)), None)
+        predict_proba = self.compiled or loaded.predict_proba
+        proba = np.asarray(predict_proba(data), dtype=np.float64)
         if proba.ndim == 1:
             proba = np.column_stack([1.0 - proba, proba])
         if self.classes is not None and len(self.classes) == proba.shape[1]:
