@@ -8,6 +8,9 @@ kill switch, and logging predictions to the event log as the deployment says.
 
 from __future__ import annotations
 
+import gc
+import importlib
+import importlib.util
 from typing import Annotated
 
 import typer
@@ -35,13 +38,27 @@ def serve(
     Protocols: Open Inference Protocol v2 (/v2/...), MLflow (/invocations) and
     /deployments/NAME/predict. See docs/serving.md.
     """
-    from loopline.serving.server import adhoc_app, bind, deployments_app, uvicorn_server
+    # Start-up imports ~2,500 modules (the store, scikit-learn, skops, pyarrow): the cyclic GC
+    # would scan them again and again for no garbage (~0.45 s). Collect once at the end and
+    # freeze what start-up made, so later collections skip it too. scikit-learn and skops (the
+    # sklearn flavor's loader) are imported first: measured ~0.25 s faster than after the store
+    # (decision 43).
+    gc.disable()
+    try:
+        if importlib.util.find_spec("skops") is not None:  # a warm-up, not a use: by name
+            for name in ("sklearn.base", "skops.io"):
+                importlib.import_module(name)
+        from loopline.serving.server import adhoc_app, bind, deployments_app, uvicorn_server
 
-    client = open_client(uri)
-    if model_uri is None:
-        app = deployments_app(client, client.settings)
-    else:
-        app = adhoc_app(client, model_uri, client.settings)
+        client = open_client(uri)
+        if model_uri is None:
+            app = deployments_app(client, client.settings)
+        else:
+            app = adhoc_app(client, model_uri, client.settings)
+    finally:
+        gc.enable()
+    gc.collect()
+    gc.freeze()
     sock = bind(host, port)
     shown_host = f"[{host}]" if ":" in host else host
     url = f"http://{shown_host}:{sock.getsockname()[1]}"
