@@ -44,6 +44,22 @@ class Sink:
         self.tables.clear()
 
 
+def _dictionary(table: Any) -> list[str]:
+    """The columns worth dictionary-encoding: text ones, not the unique prediction ids.
+
+    Numbers (features, probabilities) rarely repeat: trying a dictionary on them first cost
+    about a third of the writing time.
+    """
+    import pyarrow as pa
+
+    kinds = (pa.types.is_string, pa.types.is_large_string, pa.types.is_dictionary)
+    return [
+        f.name
+        for f in table.schema
+        if f.name != "prediction_id" and any(kind(f.type) for kind in kinds)
+    ]
+
+
 class ParquetFile(Sink):
     def __init__(self, path: Path) -> None:
         super().__init__()
@@ -56,7 +72,9 @@ class ParquetFile(Sink):
         import pyarrow.parquet as pq
 
         if self._writer is None:
-            self._writer = pq.ParquetWriter(self._tmp, table.schema, compression="zstd")
+            self._writer = pq.ParquetWriter(
+                self._tmp, table.schema, compression="zstd", use_dictionary=_dictionary(table)
+            )
         self._writer.write_table(table.cast(self._writer.schema))
 
     def close(self) -> Any:
@@ -85,7 +103,12 @@ class ParquetFolder(Sink):
         import pyarrow.parquet as pq
 
         self._tmp.mkdir(parents=True, exist_ok=True)
-        pq.write_table(table, self._tmp / f"part-{self.count:05d}.parquet", compression="zstd")
+        pq.write_table(
+            table,
+            self._tmp / f"part-{self.count:05d}.parquet",
+            compression="zstd",
+            use_dictionary=_dictionary(table),
+        )
         self.count += 1
 
     def close(self) -> Any:
