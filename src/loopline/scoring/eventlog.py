@@ -173,7 +173,7 @@ def write_segment(root: str | Path, table: Any, *, deployment: str, timestamp: i
         pq.write_table(
             table.drop_columns(["deployment"]),
             tmp,
-            compression="zstd",
+            compression="lz4",  # zstd: ~10% smaller, ~40% more writing time on these floats
             use_dictionary=["model_name", "variant", "action", "rule", "queue", "policy_version"],
             write_statistics=["prediction_id", "timestamp", "model_version"],
             store_schema=False,
