@@ -45,9 +45,8 @@ def serve(
     # (decision 43).
     gc.disable()
     try:
-        if importlib.util.find_spec("skops") is not None:  # a warm-up, not a use: by name
-            for name in ("sklearn.base", "skops.io"):
-                importlib.import_module(name)
+        if importlib.util.find_spec("skops") is not None:
+            _warm_up_sklearn()
         from loopline.serving.server import adhoc_app, bind, deployments_app, uvicorn_server
 
         client = open_client(uri)
@@ -86,3 +85,35 @@ def serve(
     finally:
         sock.close()
     typer.echo("stopped")
+
+
+# skops walks every sklearn package once (``all_estimators``), which imports scikit-learn's
+# vendored ``sklearn.externals.array_api_compat.dask`` and with it dask.array (~0.25 s). Nothing
+# served needs it and the walk skips a package whose import fails, so dask is hidden while it
+# runs (the trusted-types list is the same: 208 names). Only dask: array_api_compat's checks
+# look up "dask.array" (never set here); hiding torch this way breaks scipy's
+# ``is_torch_array``, which reads ``sys.modules["torch"]``.
+_ARRAY_LIBRARIES = ("dask",)
+
+
+def _warm_up_sklearn() -> None:
+    """Import scikit-learn and skops first, without the optional array libraries.
+
+    Examples:
+        >>> import sys
+        >>> _warm_up_sklearn()
+        >>> "skops.io" in sys.modules and sys.modules.get("dask", "unset") is not None
+        True
+    """
+    import sys
+
+    hidden = [name for name in _ARRAY_LIBRARIES if name not in sys.modules]
+    for name in hidden:
+        sys.modules[name] = None  # type: ignore[assignment]  # import fails: ImportError
+    try:
+        for module in ("sklearn.base", "skops.io"):  # a warm-up, not a use: by name
+            importlib.import_module(module)
+    finally:
+        for name in hidden:
+            if sys.modules.get(name, 0) is None:
+                del sys.modules[name]
