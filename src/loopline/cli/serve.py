@@ -42,7 +42,7 @@ def serve(
     # would scan them again and again for no garbage (~0.45 s). Collect once at the end and
     # freeze what start-up made, so later collections skip it too. scikit-learn and skops (the
     # sklearn flavor's loader) are imported first: measured ~0.25 s faster than after the store
-    # (decision 43).
+    # (decision 44).
     gc.disable()
     try:
         if importlib.util.find_spec("skops") is not None:
