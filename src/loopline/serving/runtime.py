@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from loopline.errors import InvalidArgumentError
+from loopline.modeling.compiled import strip_feature_names as _strip_feature_names
 
 if TYPE_CHECKING:
     from loopline.modeling.logged import LoggedModel
@@ -73,18 +74,6 @@ def batch_rows(batch: Any) -> int:
 
 def _fail(message: str, field: str) -> InvalidArgumentError:
     return InvalidArgumentError(message, field=field)
-
-
-def _strip_feature_names(model: Any) -> bool:
-    """Remove ``feature_names_in_`` from ``model`` (and pipeline steps); True when none is left."""
-    steps = getattr(model, "steps", None)
-    if getattr(model, "transformers", None) is not None:
-        return False  # a ColumnTransformer selects columns by name: it needs a DataFrame
-    if steps is not None:
-        return all(_strip_feature_names(step) for _, step in steps if step != "passthrough")
-    if "feature_names_in_" in getattr(model, "__dict__", {}):
-        del model.__dict__["feature_names_in_"]
-    return not hasattr(model, "feature_names_in_")
 
 
 class ModelRuntime:
