@@ -108,6 +108,7 @@ if TYPE_CHECKING:
     from loopline import errors
     from loopline.client import datasets, deployments, models
     from loopline.client.client import Client
+    from loopline.client.eventlog import log_outcomes, read_predictions
     from loopline.client.fluent import (
         ActiveRun,
         active_run,
@@ -135,7 +136,6 @@ if TYPE_CHECKING:
         set_uri,
         start_run,
     )
-    from loopline.client.eventlog import log_outcomes, read_predictions
     from loopline.client.lineage import lineage
     from loopline.client.scoring import rescore, score
     from loopline.config import Settings
