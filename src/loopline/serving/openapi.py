@@ -50,6 +50,7 @@ _PREDICT = {
         "data": {"type": "array", "items": {"type": "array", "items": _VALUE}},
         "request_keys": {"type": "array", "items": {"type": "string"}},
         "explain": {"type": "boolean"},
+        "explainer": {"type": "string", "enum": ["builtin", "shap"], "default": "builtin"},
     },
 }
 _OUTCOMES = {
