@@ -5,16 +5,15 @@ version) with a transition row that says who, when and why, and an audit event (
 ``model_version``, id ``name/3``). Moves of the release aliases are audited as ``alias.set`` and
 ``alias.delete`` (object type ``alias``, id ``name@alias``), like the registry's own.
 
-An approval is bound to the artifact digest recomputed from the stored bytes and to the digest
-of the gate report at the time: when either changes, the approval is void and no longer counts
-towards the policy's ``required_approvals``, and promotion is refused.
+Approvals (separation of duties, binding to the artifact and gate digests, voiding) live in
+:mod:`loopline.release.approvals`; this service moves versions through their states and asks
+its :class:`~loopline.release.approvals.Approvals` whether their approvals still hold.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from loopline.audit import AuditLog
@@ -28,15 +27,11 @@ from loopline.entities import (
     Transition,
 )
 from loopline.entities.models import RELEASE_ALIASES
-from loopline.errors import (
-    InvalidArgumentError,
-    InvalidStateError,
-    NotFoundError,
-    PermissionDeniedError,
-)
+from loopline.errors import InvalidArgumentError, InvalidStateError, NotFoundError
 from loopline.modeling.logged import LoggedModel, load_logged_model
 from loopline.registry.service import RegistryService, check_model_name, check_version
 from loopline.release.aliases import alias_holders
+from loopline.release.approvals import Approvals, check_intact
 from loopline.release.digests import stored_digest
 from loopline.release.gates import release_gates
 from loopline.release.inputs import read_table, training_table
@@ -142,6 +137,7 @@ class ReleaseService:
         self.audit = audit
         self.clock = clock
         self.lineage = lineage if lineage is not None else tracking.lineage.evaluation_event
+        self.approvals = Approvals(tracking, self.store, audit, clock=clock)
 
     # -- policies ----------------------------------------------------------------------------
 
@@ -327,7 +323,7 @@ class ReleaseService:
         reason = _text("reason", reason, "validate", optional=True)
         found = self.registry.get_model_version(name, version)
         self._expect(found, "validate", S.REGISTERED)
-        self._intact(found, self._artifact_digest(found), "validated")
+        check_intact(found, self.approvals.artifact_digest(found), "validated")
         report = self._passing_gates(found, "validated")
         return self._move(
             found, [S.REGISTERED], S.VALIDATED, actor=actor, reason=reason, action="validate",
@@ -350,7 +346,7 @@ class ReleaseService:
                 "there is nothing to review again.",
                 model=name, version=version, status=found.status.value,
             )  # fmt: skip
-        self._intact(found, self._artifact_digest(found), "sent for approval")
+        check_intact(found, self.approvals.artifact_digest(found), "sent for approval")
         report = self._passing_gates(found, "sent for approval")
         return self._move(
             found, [found.status], S.PENDING_APPROVAL, actor=actor, reason=reason,
@@ -375,93 +371,30 @@ class ReleaseService:
         actor = _actor(actor, decision)
         reason = _text("reason", reason, decision)
         found = self.registry.get_model_version(name, version)
-        self._check_duties(found, actor, decision)
+        self.approvals.check_duties(found, actor, decision)
         self._expect(found, decision, S.PENDING_APPROVAL)
-        artifact = self._artifact_digest(found)
+        artifact = self.approvals.artifact_digest(found)
         report = self.gates(found.name, found.version)
         if decision == "approve":
-            self._intact(found, artifact, "approved")
+            check_intact(found, artifact, "approved")
             self._passing_gates(found, "approved")
-        policy = self.get_policy(found.name)
-        approval, transition = self.store.record_model_approval(
-            found.name, found.version, approver=actor, decision=decision, reason=reason,
-            artifact_digest=artifact, gates_digest=report.digest,
-            required_approvals=policy.required_approvals, now=self.clock(),
+        required = self.get_policy(found.name).required_approvals
+        return self.approvals.record(
+            found, decision, actor=actor, reason=reason, artifact=artifact, report=report,
+            required_approvals=required,
         )  # fmt: skip
-        self.audit.record(
-            actor, f"model_version.{decision}", "model_version", f"{found.name}/{found.version}",
-            {"approval_id": approval.id, "reason": reason, "artifact_digest": artifact,
-             "gates_digest": report.digest,
-             "status": None if transition is None
-             else {"from": transition.from_status, "to": transition.to_status}},
-        )  # fmt: skip
-        return approval
-
-    def _check_duties(self, found: ModelVersion, actor: str, decision: str) -> None:
-        who = actor.casefold()
-        if who == found.created_by.casefold():
-            raise PermissionDeniedError(
-                f"{actor!r} registered version {found.version} of {found.name!r} and so may not "
-                f"{decision} it (separation of duties: the approver may not be the registrant).",
-                rule="registrant", model=found.name, version=found.version,
-            )  # fmt: skip
-        author = self.tracking.get_run(found.run_id).info.user_id
-        if author is not None and who == author.casefold():
-            raise PermissionDeniedError(
-                f"{actor!r} authored run {found.run_id}, which trained version {found.version} "
-                f"of {found.name!r}, and so may not {decision} it (separation of duties: the "
-                "approver may not be the author of the version's run).",
-                rule="run_author", model=found.name, version=found.version,
-            )  # fmt: skip
-
-    @staticmethod
-    def _intact(found: ModelVersion, artifact: str, step: str) -> None:
-        if artifact != found.digest:
-            raise InvalidStateError(
-                f"The artifact of version {found.version} of {found.name!r} changed since "
-                f"registration (its stored bytes hash to {artifact}, registered "
-                f"{found.digest}); it cannot be {step}.",
-                model=found.name, version=found.version,
-            )  # fmt: skip
-
-    def _artifact_digest(self, found: ModelVersion) -> str:
-        return stored_digest(self.tracking, found.run_id, found.artifact_path)
 
     def list_approvals(self, name: str, version: int) -> list[Approval]:
         """The version's decisions, oldest first, each marked valid or void (and why)."""
         found = self.registry.get_model_version(name, version)
-        return self._marked(found, self._artifact_digest(found), self.gates(name, version).digest)
-
-    def _marked(self, found: ModelVersion, artifact: str, gates: str) -> list[Approval]:
-        marked = []
-        for item in self.store.list_model_approvals(found.name, found.version):
-            why = None
-            if item.artifact_digest != artifact:
-                why = "artifact changed"
-            elif item.gates_digest != gates:
-                why = "gate results changed"
-            marked.append(replace(item, valid=why is None, void_reason=why))
-        return marked
+        artifact = self.approvals.artifact_digest(found)
+        return self.approvals.marked(found, artifact, self.gates(name, version).digest)
 
     def _approval_problems(self, found: ModelVersion) -> list[str]:
         """Why the version's approvals do not (or no longer) release it; empty when they do."""
-        artifact = self._artifact_digest(found)
-        problems = []
-        if artifact != found.digest:
-            problems.append(f"its artifact changed since registration (now {artifact})")
-        approvals = self._marked(found, artifact, self.gates(found.name, found.version).digest)
-        valid = {a.approver for a in approvals if a.decision == "approve" and a.valid}
-        needed = self.get_policy(found.name).required_approvals
-        if len(valid) < needed:
-            void = "; ".join(
-                f"approval {a.id} by {a.approver!r} is void: {a.void_reason}"
-                for a in approvals if not a.valid
-            )  # fmt: skip
-            problems.append(
-                f"{len(valid)} valid approval(s) of {needed} required"
-                + (f" ({void})" if void else "")
-            )
-        return problems
+        report = self.gates(found.name, found.version)
+        required = self.get_policy(found.name).required_approvals
+        return self.approvals.problems(found, report, required)
 
     # -- aliases -----------------------------------------------------------------------------
 
