@@ -9,12 +9,14 @@ A new version records the dataset versions its run read (``loopline.log_input``)
 :meth:`RegistryService.training_profile` gives the training data's stored profile, the reference
 for monitoring. The release aliases (``champion``, ``challenger``, ``shadow``) are moved by the
 release process only; every other alias name is free here.
+
+The argument checks are in :mod:`loopline.registry.checks` (shared with the remote client),
+filtered search in :mod:`loopline.registry.search` and audited deletion in
+:mod:`loopline.registry.deletion`; the service delegates to them.
 """
 
 from __future__ import annotations
 
-import json
-import re
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -29,13 +31,26 @@ from loopline.entities import (
     TrainingDataset,
 )
 from loopline.entities.models import RELEASE_ALIASES
-from loopline.errors import InvalidArgumentError, InvalidStateError, NotFoundError
-from loopline.filters import parse_filter
+from loopline.errors import InvalidArgumentError, NotFoundError
 from loopline.openlineage import LineageEmitter
+from loopline.registry import deletion, search
+from loopline.registry.checks import (
+    MAX_MODEL_NAME_LENGTH,
+    MAX_VERSION,
+    check_alias,
+    check_digest,
+    check_free_alias,
+    check_model_name,
+    check_optional_text,
+    check_signature,
+    check_text,
+    check_version,
+    invalid,
+)
+from loopline.registry.search import DEFAULT_MAX_RESULTS
 from loopline.store import SqlTrackingStore
-from loopline.store.model_search import MODEL_FILTERS, VERSION_FILTERS
 from loopline.tracking.paging import check_max_results, decode_token, encode_token
-from loopline.tracking.validation import check_name, check_string_map
+from loopline.tracking.validation import check_string_map
 
 __all__ = [
     "DEFAULT_MAX_RESULTS",
@@ -49,110 +64,11 @@ __all__ = [
     "check_version",
 ]
 
-DEFAULT_MAX_RESULTS = 100
-MAX_MODEL_NAME_LENGTH = 180
-MAX_VERSION = 2**31 - 1
-_ALIAS_RE = re.compile(r"[a-z0-9_-]{1,64}")
-_DIGEST_RE = re.compile(r"sha256:[0-9a-f]{64}")
 _SCHEME = "models:/"
-_RESERVED_PARTS = ("versions", "aliases", "policy")
 
 
 def _now_ms() -> int:
     return int(time.time() * 1000)
-
-
-def _invalid(argument: str, where: str, constraint: str, value: object) -> InvalidArgumentError:
-    return InvalidArgumentError(
-        f"The {argument!r} parameter of RegistryService.{where} must be {constraint}. "
-        f"Got {str(value)[:80]!r} instead.",
-        field=argument,
-    )
-
-
-def _text(argument: str, value: object, where: str, max_length: int) -> str:
-    if not isinstance(value, str) or not value.strip() or len(value) > max_length:
-        raise _invalid(argument, where, f"a non-empty string of at most {max_length}", value)
-    return value
-
-
-def _optional_text(argument: str, value: object, where: str) -> str | None:
-    if value is not None and not isinstance(value, str):
-        raise _invalid(argument, where, "a string or None", value)
-    return value
-
-
-def check_model_name(name: object) -> str:
-    """A non-blank printable name of at most 180 characters; ``/`` allowed (``team/churn``).
-
-    So that REST paths stay unambiguous, no ``/``-separated part after the first may be
-    ``versions``, ``aliases`` or ``policy``, and ``resolve`` is not a name.
-    """
-    checked = check_name(name, "registered model", max_length=MAX_MODEL_NAME_LENGTH)
-    if checked == "resolve" or any(p in _RESERVED_PARTS for p in checked.split("/")[1:]):
-        raise InvalidArgumentError(
-            "A registered model name may not be 'resolve' nor have a '/'-separated part "
-            f"'versions', 'aliases' or 'policy' after its first. Got {checked[:80]!r} instead.",
-            field="name",
-        )
-    return checked
-
-
-def check_alias(alias: object) -> str:
-    """Lower-case letters, digits, ``-`` and ``_``; not a number and not ``latest``."""
-    if (
-        not isinstance(alias, str)
-        or _ALIAS_RE.fullmatch(alias) is None
-        or alias.isdigit()
-        or alias == "latest"
-    ):
-        raise InvalidArgumentError(
-            "An alias must be 1 to 64 lower-case letters, digits, '-' or '_', not a number and "
-            f"not 'latest'. Got {str(alias)[:80]!r} instead.",
-            field="alias",
-        )
-    return alias
-
-
-def check_free_alias(alias: object, where: str) -> str:
-    """An alias :func:`check_alias` accepts that is not a release alias (InvalidStateError)."""
-    alias = check_alias(alias)
-    if alias in RELEASE_ALIASES:
-        raise InvalidStateError(
-            f"The alias {alias!r} is moved by the release process only (RegistryService.{where} "
-            f"refuses {', '.join(RELEASE_ALIASES)}); move it with `loopline models promote` or "
-            "`rollback` (Client.release.promote / rollback), which check the release first.",
-            alias=alias,
-        )
-    return alias
-
-
-def check_digest(digest: object, where: str) -> str:
-    """``sha256:`` and 64 lower-case hex digits: the digest of a logged model's files."""
-    if not isinstance(digest, str) or _DIGEST_RE.fullmatch(digest) is None:
-        raise _invalid("digest", where, "'sha256:' and 64 lower-case hex digits", digest)
-    return digest
-
-
-def check_version(version: object) -> int:
-    if isinstance(version, bool) or not isinstance(version, int) or not 1 <= version <= MAX_VERSION:
-        raise InvalidArgumentError(
-            f"A model version must be an integer from 1 to {MAX_VERSION}. "
-            f"Got {str(version)[:80]!r} instead.",
-            field="version",
-        )
-    return version
-
-
-def _signature(value: object) -> dict[str, Any] | None:
-    if value is None:
-        return None
-    if isinstance(value, Mapping):
-        try:
-            return dict(json.loads(json.dumps(dict(value), allow_nan=False)))
-        except (TypeError, ValueError):
-            pass
-    raise _invalid("signature", "create_model_version", "a JSON object or None", value)
 
 
 class RegistryService:
@@ -199,8 +115,8 @@ class RegistryService:
     ) -> RegisteredModel:
         where = "create_registered_model"
         name = check_model_name(name)
-        actor = _text("actor", actor, where, 256)
-        description = _optional_text("description", description, where)
+        actor = check_text("actor", actor, where, 256)
+        description = check_optional_text("description", description, where)
         checked_tags = check_string_map(tags, "tag")
         model = self.store.create_registered_model(
             name, description=description, tags=checked_tags, now=self.clock()
@@ -224,7 +140,9 @@ class RegistryService:
         """Models ordered by name; ``name_contains`` keeps names containing that text."""
         limit = check_max_results(max_results, DEFAULT_MAX_RESULTS)
         offset = decode_token(page_token)
-        name_contains = _optional_text("name_contains", name_contains, "list_registered_models")
+        name_contains = check_optional_text(
+            "name_contains", name_contains, "list_registered_models"
+        )
         models, more = self.store.list_registered_models(
             offset=offset, limit=limit, name_contains=name_contains
         )
@@ -240,13 +158,11 @@ class RegistryService:
         """Models matching ``filter`` (``name LIKE 'churn%' AND tags.team = 'risk'``), by name.
 
         Attributes: ``name``, ``description``, ``created_at``, ``updated_at``; tags as
-        ``tags.<key>``.
+        ``tags.<key>`` (:func:`loopline.registry.search.search_registered_models`).
         """
-        limit = check_max_results(max_results, DEFAULT_MAX_RESULTS)
-        offset = decode_token(page_token)
-        ast = parse_filter(filter, MODEL_FILTERS)
-        found, more = self.store.search_registered_models(ast, offset=offset, limit=limit)
-        return Page(found, encode_token(offset + limit) if more else None)
+        return search.search_registered_models(
+            self.store, filter, max_results=max_results, page_token=page_token
+        )
 
     def update_registered_model(
         self,
@@ -259,8 +175,8 @@ class RegistryService:
         """Set a model's description or tags (``None`` leaves one as it is; tags are replaced)."""
         where = "update_registered_model"
         name = check_model_name(name)
-        actor = _text("actor", actor, where, 256)
-        description = _optional_text("description", description, where)
+        actor = check_text("actor", actor, where, 256)
+        description = check_optional_text("description", description, where)
         new_tags = None if tags is None else check_string_map(tags, "tag")
         before, after = self.store.update_registered_model(
             name, description=description, tags=new_tags, now=self.clock()
@@ -279,10 +195,7 @@ class RegistryService:
 
     def delete_registered_model(self, name: str, *, actor: str) -> None:
         """Delete a model without versions (delete or keep those first) and release policy."""
-        name = check_model_name(name)
-        actor = _text("actor", actor, "delete_registered_model", 256)
-        self.store.delete_registered_model(name)
-        self.audit.record(actor, "registered_model.delete", "registered_model", name, {})
+        deletion.delete_registered_model(self.store, self.audit, name, actor=actor)
 
     # -- versions ----------------------------------------------------------------------------
 
@@ -302,10 +215,10 @@ class RegistryService:
         """Register the artifact of an existing run as the model's next version."""
         where = "create_model_version"
         name = check_model_name(name)
-        actor = _text("actor", actor, where, 256)
-        run_id = _text("run_id", run_id, where, 32)
-        artifact_path = _text("artifact_path", artifact_path, where, 4096)
-        flavor = _text("flavor", flavor, where, 64)
+        actor = check_text("actor", actor, where, 256)
+        run_id = check_text("run_id", run_id, where, 32)
+        artifact_path = check_text("artifact_path", artifact_path, where, 4096)
+        flavor = check_text("flavor", flavor, where, 64)
         digest = check_digest(digest, where)
         run_id = self.store.get_run_info(run_id).run_id
         training = [
@@ -315,8 +228,8 @@ class RegistryService:
         draft = ModelVersion(
             name=name, version=0, run_id=run_id,
             artifact_path=artifact_path, flavor=flavor, digest=digest, created_by=actor,
-            created_at=self.clock(), signature=_signature(signature),
-            description=_optional_text("description", description, where),
+            created_at=self.clock(), signature=check_signature(signature),
+            description=check_optional_text("description", description, where),
             tags=check_string_map(tags, "tag"), training_datasets=training,
         )  # fmt: skip
         version, model_created = self.store.create_model_version(
@@ -351,13 +264,12 @@ class RegistryService:
 
         Attributes: ``name`` (the model's), ``version``, ``run_id``, ``artifact_path``,
         ``flavor``, ``digest``, ``status``, ``created_by``, ``created_at``, ``description``; tags
-        as ``tags.<key>``. Ordered by model name, then version.
+        as ``tags.<key>``. Ordered by model name, then version
+        (:func:`loopline.registry.search.search_model_versions`).
         """
-        limit = check_max_results(max_results, DEFAULT_MAX_RESULTS)
-        offset = decode_token(page_token)
-        ast = parse_filter(filter, VERSION_FILTERS)
-        found, more = self.store.search_model_versions(ast, offset=offset, limit=limit)
-        return Page(found, encode_token(offset + limit) if more else None)
+        return search.search_model_versions(
+            self.store, filter, max_results=max_results, page_token=page_token
+        )
 
     def delete_model_version(self, name: str, version: int, *, actor: str) -> None:
         """Delete a version nothing of whose release was recorded yet (else retire it).
@@ -365,18 +277,9 @@ class RegistryService:
         Refused (InvalidStateError) while it is the champion, challenger or shadow, or once it
         has an evaluation, a transition, an approval or a card. Its other aliases go with it.
         """
-        name, version = check_model_name(name), check_version(version)
-        actor = _text("actor", actor, "delete_model_version", 256)
-        removed = self.store.delete_model_version(
-            name, version, keep=RELEASE_ALIASES, now=self.clock()
+        deletion.delete_model_version(
+            self.store, self.audit, name, version, actor=actor, clock=self.clock
         )
-        self.audit.record(actor, "model_version.delete", "model_version", f"{name}/{version}",
-                          {"aliases": removed})  # fmt: skip
-        for alias in removed:
-            self.audit.record(
-                actor, "alias.delete", "alias", f"{name}@{alias}",
-                {"model": name, "alias": alias, "from": version, "to": None},
-            )  # fmt: skip
 
     def training_profile(
         self, name: str, version: int, *, dataset: str | None = None
@@ -421,15 +324,15 @@ class RegistryService:
         """Set a version's status, description or tags (``None`` leaves a field as it is)."""
         where = "update_model_version"
         name, version = check_model_name(name), check_version(version)
-        actor = _text("actor", actor, where, 256)
+        actor = check_text("actor", actor, where, 256)
         new_status = None
         if status is not None:
             try:
                 new_status = ModelVersionStatus(status)
             except ValueError:
                 choices = [s.value for s in ModelVersionStatus]
-                raise _invalid("status", where, f"one of {choices}", status) from None
-        description = _optional_text("description", description, where)
+                raise invalid("status", where, f"one of {choices}", status) from None
+        description = check_optional_text("description", description, where)
         new_tags = None if tags is None else check_string_map(tags, "tag")
         before, after = self.store.update_model_version(
             name, version, status=new_status, description=description, tags=new_tags,
@@ -456,7 +359,7 @@ class RegistryService:
         """Point ``alias`` at ``version`` (moving it if it named another); audited from/to."""
         name, version = check_model_name(name), check_version(version)
         alias = check_free_alias(alias, "set_alias")
-        actor = _text("actor", actor, "set_alias", 256)
+        actor = check_text("actor", actor, "set_alias", 256)
         previous = self.store.set_model_alias(name, alias, version, now=self.clock())
         self.audit.record(
             actor, "alias.set", "alias", f"{name}@{alias}",
@@ -466,7 +369,7 @@ class RegistryService:
 
     def delete_alias(self, name: str, alias: str, *, actor: str) -> None:
         name, alias = check_model_name(name), check_free_alias(alias, "delete_alias")
-        actor = _text("actor", actor, "delete_alias", 256)
+        actor = check_text("actor", actor, "delete_alias", 256)
         previous = self.store.delete_model_alias(name, alias, now=self.clock())
         self.audit.record(
             actor, "alias.delete", "alias", f"{name}@{alias}",
