@@ -45,11 +45,25 @@ def test_forest_chunks_use_compiled_trees_with_sklearns_numbers() -> None:
     np.testing.assert_array_equal(copy.score(table).proba, scores.proba)
 
 
-def test_gradient_boosting_chunks_stay_with_the_estimator() -> None:
+def test_gradient_boosting_chunks_use_compiled_trees_bit_for_bit() -> None:
     rng = np.random.default_rng(4)
-    X = pd.DataFrame(rng.normal(size=(300, 3)), columns=["a", "b", "c"])
-    model = GradientBoostingClassifier(n_estimators=5).fit(X, X["b"] > 0)
+    X = pd.DataFrame(rng.normal(size=(3_000, 3)) * 2, columns=["a", "b", "c"])
+    model = GradientBoostingClassifier(n_estimators=20, random_state=0).fit(X, X["b"] > 0)
     predictor = _predictor(model, X)
-    assert predictor.compiled is None
-    proba = predictor.score(pa.Table.from_pandas(X, preserve_index=False)).proba
-    np.testing.assert_array_equal(proba, model.predict_proba(X.to_numpy()))
+    assert predictor.compiled is not None
+    # 3,000 rows: the tree-at-a-time path (apply without the GIL); 50 rows: predict_stages
+    for rows in (X, X.head(50)):
+        proba = predictor.score(pa.Table.from_pandas(rows, preserve_index=False)).proba
+        np.testing.assert_array_equal(proba, model.predict_proba(rows.to_numpy()))
+
+
+def test_multiclass_gradient_boosting_chunks_match_sklearn_exactly() -> None:
+    rng = np.random.default_rng(6)
+    X = pd.DataFrame(rng.normal(size=(2_500, 4)), columns=["a", "b", "c", "d"])
+    y = np.digitize(X["a"] + X["c"], [-0.5, 0.5])  # three classes
+    model = GradientBoostingClassifier(n_estimators=8, random_state=0).fit(X, y)
+    predictor = _predictor(model, X)
+    assert predictor.compiled is not None
+    scores = predictor.score(pa.Table.from_pandas(X, preserve_index=False))
+    np.testing.assert_array_equal(scores.proba, model.predict_proba(X.to_numpy()))
+    np.testing.assert_array_equal(scores.labels, model.predict(X.to_numpy()))

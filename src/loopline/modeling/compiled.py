@@ -9,8 +9,9 @@ directly and combines the results exactly as scikit-learn does:
 
 - ``GradientBoostingClassifier`` / ``Regressor``: the init estimator's raw prediction (a
   constant row for the default and ``"zero"`` inits; other init estimators are not compiled),
-  plus ``learning_rate`` x each stage's tree (scikit-learn's own Cython ``predict_stages``),
-  then the loss's link (sigmoid or softmax) for a classifier;
+  plus ``learning_rate`` x each stage's tree (scikit-learn's own Cython ``predict_stages`` below
+  1,024 rows; above, each tree's ``apply``, which releases the GIL, and the pre-scaled leaf
+  values), then the loss's link (sigmoid or softmax) for a classifier;
 - ``RandomForest*``, ``ExtraTrees*``: the sum of each tree's ``tree_.predict`` in the
   estimator's order, divided by the number of trees (the same additions in the same order as
   scikit-learn's sequential path);
@@ -121,7 +122,9 @@ class CompiledTrees:
         return self.model.classes_.take(proba.argmax(axis=1), axis=0)
 
 
-def compile_model(model: Any, width: int, reference: Predict | None = None) -> CompiledTrees | None:
+def compile_model(
+    model: Any, width: int, reference: Predict | None = None, *, split: bool = True
+) -> CompiledTrees | None:
     """A checked :class:`CompiledTrees` for ``model``, or None when it has none.
 
     Args:
@@ -129,6 +132,8 @@ def compile_model(model: Any, width: int, reference: Predict | None = None) -> C
         width: the number of input columns.
         reference: the output to match on probe rows (default: the estimator's own
             ``predict_proba`` for a classifier, ``predict`` for a regressor).
+        split: whether a large batch is split across threads (False where the caller already
+            scores batches on several threads, as bulk scoring does).
     """
     if not type(model).__module__.startswith("sklearn.") or width < 1:
         return None
@@ -138,6 +143,8 @@ def compile_model(model: Any, width: int, reference: Predict | None = None) -> C
         return None
     if compiled is None:
         return None
+    if not split:
+        compiled._threads = 1
     import numpy as np
 
     if reference is None:
@@ -234,6 +241,8 @@ def _boosting(model: Any) -> CompiledTrees | None:
             return None
         init = rows[0].copy()
     trees = [[estimators[i, j].tree_ for j in range(k)] for i in range(estimators.shape[0])]
+    # scale x each leaf's value, once: the same double product scikit-learn forms per row
+    scaled = [[scale * np.ascontiguousarray(t.value[:, 0, 0]) for t in stage] for stage in trees]
     tile = np.tile
 
     def raw(X32: Any) -> Any:
@@ -241,9 +250,14 @@ def _boosting(model: Any) -> CompiledTrees | None:
         if X32.shape[0] < 1024:
             predict_stages(estimators, X32, scale, out)  # one Cython call, holds the GIL
             return out
-        for stage in trees:  # the same additions per row; apply releases the GIL
-            for j, tree in enumerate(stage):
-                out[:, j] += scale * tree.predict(X32)[:, 0]
+        # A tree at a time: ``apply`` walks the tree without the GIL, so other threads (the
+        # server's, bulk scoring's writers) run meanwhile; the additions per row are the same
+        # as predict_stages', in the same order.
+        for j in range(k):
+            column = out[:, j].copy()
+            for stage, values in zip(trees, scaled, strict=True):
+                column += values[j].take(stage[j].apply(X32))
+            out[:, j] = column
         return out
 
     if is_classifier(model):
