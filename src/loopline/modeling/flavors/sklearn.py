@@ -63,11 +63,18 @@ class SklearnFlavor(Flavor):
     def load(self, folder: Path, meta: Mapping[str, Any], *, trusted: Trust = False) -> LoadedModel:
         skops_io = self._import("skops.io")
         path = self._file(folder, meta)
-        needed = list(skops_io.get_untrusted_types(file=path))
-        if trusted is not True:
+        if trusted is True:
+            model = skops_io.load(path, trusted=list(skops_io.get_untrusted_types(file=path)))
+        else:
+            # One pass: skops audits the file against what is allowed while loading it (asking
+            # get_untrusted_types first walked the whole file twice); the names of what it
+            # refused are looked up only when it refuses.
             allowed = TRUSTED_TYPES | trusted_names(trusted)
-            refused = sorted(name for name in needed if name not in allowed)
-            if refused:
+            try:
+                model = skops_io.load(path, trusted=sorted(allowed))
+            except skops_io.exceptions.UntrustedTypesFoundException:
+                needed = skops_io.get_untrusted_types(file=path)
+                refused = sorted(name for name in needed if name not in allowed)
                 raise InvalidStateError(
                     f"Refusing to load {path.name}: it holds types loopline does not trust: "
                     f"{', '.join(refused)}. Loading them may run their code. If you know where "
@@ -75,8 +82,7 @@ class SklearnFlavor(Flavor):
                     "(or trusted=True).",
                     flavor=self.name,
                     untrusted_types=refused,
-                )
-        model = skops_io.load(path, trusted=needed)
+                ) from None
         proba = model.predict_proba if hasattr(model, "predict_proba") else None
         return LoadedModel(
             model, flavor=self.name, meta=meta, predict=model.predict, predict_proba=proba
