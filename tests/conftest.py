@@ -9,6 +9,9 @@ needs it fails with a message that says how to start it.
   for suites that only read one shared dataset.
 - ``db_url``: a clean store per test, once on SQLite (a new file) and once on PostgreSQL (the
   session database with every loopline table emptied first: much faster than a new database).
+
+A live REST API server (uvicorn in a thread) is not a fixture here but a class, ``ApiServer`` in
+``api_server_support.py`` beside this file: suites subclass it and choose its scope (why: there).
 """
 
 from __future__ import annotations
@@ -21,8 +24,14 @@ from typing import Any
 import pytest
 
 # `pytest --doctest-modules` would import these conftests a second time as test modules named
-# "conftest", which clashes with the other folders' conftest.py; they hold no doctests.
-collect_ignore = ["conftest.py", "store/conftest.py", "artifacts/conftest.py"]
+# "conftest", which clashes with the other folders' conftest.py; they hold no doctests (nor does
+# the support module).
+collect_ignore = [
+    "conftest.py",
+    "store/conftest.py",
+    "artifacts/conftest.py",
+    "api_server_support.py",
+]
 
 PG_HOST = "127.0.0.1"
 PG_PORT = 5432

@@ -2,24 +2,19 @@
 
 - ``clock``: a settable clock (epoch ms); ``store``/``audit``/``auth``: the service over
   ``db_url`` (SQLite, then PostgreSQL) with that clock.
-- ``AuthServer``: a real uvicorn server on 127.0.0.1 in a thread, over a folder store, with auth
-  on or off; ``secured`` (auth on, with users of every role and their tokens) and ``open_server``
-  (auth off) are one per module.
+- ``AuthServer``: the shared ``ApiServer`` (uvicorn on 127.0.0.1 in a thread) over a folder
+  store, with auth on or off; ``secured`` (auth on, with users of every role and their tokens)
+  and ``open_server`` (auth off) are one per module.
 """
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 
-import httpx
 import pytest
-import uvicorn
 
+from api_server_support import ApiServer
 from loopline.audit import AuditLog
 from loopline.auth import AuthService, Role
 from loopline.config import Settings
@@ -62,43 +57,18 @@ def auth(store: SqlTrackingStore, audit: AuditLog, clock: Clock) -> AuthService:
     return AuthService(store, audit, clock=clock)
 
 
-@dataclass
-class AuthServer:
-    """uvicorn in a daemon thread over a folder store; ``auth`` is the same store's service."""
+class AuthServer(ApiServer):
+    """The API over a folder store, auth on or off; ``auth`` is the same store's service."""
 
-    folder: Path
-    auth_on: bool
-    tokens: dict[str, str] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        settings = Settings(uri=str(self.folder), auth=self.auth_on)
+    def __init__(self, folder: Path, *, auth_on: bool) -> None:
+        settings = Settings(uri=str(folder), auth=auth_on)
         self.tracking = tracking_service(settings)
         self.auth = AuthService(self.tracking.store, AuditLog(self.tracking.store))
-        self.app = create_app(self.tracking, settings)
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            self.port: int = sock.getsockname()[1]
-        self.url = f"http://127.0.0.1:{self.port}"
-        config = uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="critical",
-                                access_log=False, lifespan="off", ws="none")  # fmt: skip
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, name="auth-server", daemon=True)
+        self.tokens: dict[str, str] = {}
+        super().__init__(create_app(self.tracking, settings))
 
-    def __enter__(self) -> AuthServer:
-        self.thread.start()
-        deadline = time.monotonic() + 15
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{self.url}/api/health", timeout=1).status_code == 200:
-                    return self
-            except httpx.TransportError:
-                pass
-            time.sleep(0.02)
-        raise RuntimeError(f"the test server on {self.url} did not come up")
-
-    def __exit__(self, *_: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=10)
+    def stop(self) -> None:
+        super().stop()
         self.tracking.store.engine.dispose()
 
     def headers(self, user: str) -> dict[str, str]:

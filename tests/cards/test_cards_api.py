@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 import inspect
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 
 import loopline
+from api_server_support import ApiServer
 from loopline.cards import CardService
 from loopline.client.remote_cards import RemoteCards
 from loopline.config import Settings
@@ -27,45 +24,15 @@ from loopline.tracking.service import TrackingService
 URL = "/api/models/cancer/versions/1/card"
 
 
-class Server:
-    """uvicorn in a daemon thread on a free port of 127.0.0.1."""
-
-    def __init__(self, app: Any) -> None:
-        self.app = app
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            port = sock.getsockname()[1]
-        self.url = f"http://127.0.0.1:{port}"
-        config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="critical",
-                                access_log=False, lifespan="off", ws="none")  # fmt: skip
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-    def __enter__(self) -> Server:
-        self.thread.start()
-        deadline = time.monotonic() + 15
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{self.url}/api/health", timeout=1).status_code == 200:
-                    return self
-            except httpx.TransportError:
-                time.sleep(0.02)
-        raise RuntimeError(f"the test server on {self.url} did not come up")
-
-    def __exit__(self, *_: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=10)
-
-
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiServer]:
     boot = tracking_service(Settings(uri=str(tmp_path_factory.mktemp("boot"))))
-    with Server(create_app(boot)) as running:
+    with ApiServer(create_app(boot)) as running:
         yield running
 
 
 @pytest.fixture
-def http(server: Server, tracking: TrackingService) -> Iterator[httpx.Client]:
+def http(server: ApiServer, tracking: TrackingService) -> Iterator[httpx.Client]:
     """A client of the server, which answers from this test's store (SQLite, then PostgreSQL)."""
     server.app.state.tracking = tracking
     with httpx.Client(base_url=server.url, timeout=30) as client:
@@ -73,7 +40,7 @@ def http(server: Server, tracking: TrackingService) -> Iterator[httpx.Client]:
 
 
 @pytest.fixture
-def remote(server: Server, http: httpx.Client) -> Iterator[CardService]:
+def remote(server: ApiServer, http: httpx.Client) -> Iterator[CardService]:
     client = loopline.Client(server.url, settings=Settings(uri=server.url))
     yield client.cards
     client.backend.close()  # type: ignore[union-attr]
@@ -180,7 +147,7 @@ def test_the_sdk_functions(tmp_path: Path) -> None:
 
 
 def test_with_auth_on_edits_need_an_editor_token_and_record_its_user(
-    server: Server, http: httpx.Client, tracking: TrackingService, registered: Any
+    server: ApiServer, http: httpx.Client, tracking: TrackingService, registered: Any
 ) -> None:
     from loopline.audit import AuditLog
     from loopline.auth import AuthService

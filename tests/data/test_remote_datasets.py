@@ -6,23 +6,18 @@ Every test runs twice: against a local store, and against a real loopline server
 
 from __future__ import annotations
 
-import contextlib
 import inspect
 import os
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pandas as pd
 import pyarrow as pa
 import pytest
-import uvicorn
 
 import loopline
+from api_server_support import ApiServer
 from loopline.client.remote_datasets import RemoteDatasets
 from loopline.config import Settings
 from loopline.data.checks import Check
@@ -37,52 +32,15 @@ from loopline.tracking.service import TrackingService
 MODES = ["local", "remote"]
 
 
-class LiveServer:
-    """uvicorn on a free port of 127.0.0.1, in a daemon thread; ``plug`` swaps its store."""
-
-    def __init__(self, service: TrackingService) -> None:
-        self.app = create_app(service)
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            port = sock.getsockname()[1]
-        self.url = f"http://127.0.0.1:{port}"
-        config = uvicorn.Config(
-            self.app,
-            host="127.0.0.1",
-            port=port,
-            log_level="warning",
-            access_log=False,
-            lifespan="off",
-            ws="none",
-        )
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-    def start(self) -> None:
-        self.thread.start()
-        deadline = time.monotonic() + 15
-        while time.monotonic() < deadline:
-            with contextlib.suppress(httpx.TransportError):
-                if httpx.get(f"{self.url}/api/health", timeout=1).status_code == 200:
-                    return
-            time.sleep(0.02)
-        raise RuntimeError(f"the test server on {self.url} did not come up")
-
-    def stop(self) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=10)
-
-
 def _service(folder: Path) -> TrackingService:
     return tracking_service(Settings(uri=str(folder)))
 
 
 @pytest.fixture(scope="module")
-def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    server = LiveServer(_service(tmp_path_factory.mktemp("boot")))
-    server.start()
-    yield server
-    server.stop()
+def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiServer]:
+    boot = _service(tmp_path_factory.mktemp("boot"))
+    with ApiServer(create_app(boot), log_level="warning") as server:
+        yield server
 
 
 @pytest.fixture(params=MODES)
@@ -90,7 +48,7 @@ def mode(
     request: pytest.FixtureRequest,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
-    live: LiveServer,
+    live: ApiServer,
 ) -> Iterator[str]:
     """The SDK pointed at a fresh store: in-process (``local``) or through the server."""
     for name in list(os.environ):
@@ -312,7 +270,7 @@ def test_list_pages(mode: str, frame: pd.DataFrame) -> None:
 
 
 @pytest.mark.parametrize("mode", ["remote"], indirect=True)
-def test_a_remote_version_equals_the_servers_own(live: LiveServer, mode: str) -> None:
+def test_a_remote_version_equals_the_servers_own(live: ApiServer, mode: str) -> None:
     frame = pd.DataFrame({"x": [1.0, float("-inf"), None], "s": ["NaN", "Infinity", None]})
     remote = loopline.datasets.create("edge", frame)
     served = live.app.state.tracking

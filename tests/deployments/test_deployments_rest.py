@@ -5,17 +5,14 @@ from __future__ import annotations
 
 import inspect
 import itertools
-import socket
-import threading
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 
+from api_server_support import ApiServer
 from loopline.audit import AuditLog
 from loopline.auth import AuthService, Role
 from loopline.client.client import Client
@@ -38,8 +35,8 @@ USERS = {"alice": Role.EDITOR, "dave": Role.VIEWER}
 _names = itertools.count(1)
 
 
-class Server:
-    """uvicorn with auth on in a daemon thread, the users' tokens, and registered models."""
+class Server(ApiServer):
+    """The API with auth on, the users' tokens, and registered models."""
 
     def __init__(self, folder: Path, db_url: str, registrar: Registrar) -> None:
         settings = Settings(uri=db_url, artifact_root=str(folder / "artifacts"), auth=True)
@@ -51,31 +48,10 @@ class Server:
             auth.create_user(user, role, actor="setup")
             self.tokens[user] = auth.create_token(user, actor="setup")[1]
         registrar(self.tracking.store, RegistryService(self.tracking.store, self.audit), folder)
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            port = sock.getsockname()[1]
-        self.url = f"http://127.0.0.1:{port}"
-        app = create_app(self.tracking, settings)
-        config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="critical",
-                                access_log=False, lifespan="off", ws="none")  # fmt: skip
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        super().__init__(create_app(self.tracking, settings))
 
-    def __enter__(self) -> Server:
-        self.thread.start()
-        deadline = time.monotonic() + 15
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{self.url}/api/health", timeout=1).status_code == 200:
-                    return self
-            except httpx.TransportError:
-                pass
-            time.sleep(0.02)
-        raise RuntimeError(f"the test server on {self.url} did not come up")
-
-    def __exit__(self, *_: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=10)
+    def stop(self) -> None:
+        super().stop()
         self.tracking.store.engine.dispose()
 
     def call(self, user: str | None, method: str, path: str, **kwargs: Any) -> httpx.Response:

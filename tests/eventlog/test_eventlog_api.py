@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
 import pyarrow as pa
 import pytest
-import uvicorn
 
 import loopline
+from api_server_support import ApiServer
 from loopline.audit import AuditLog
 from loopline.auth import AuthService
 from loopline.config import Settings
@@ -27,8 +24,8 @@ from loopline.tracking.factory import tracking_service
 Make = Callable[..., PredictionRecord]
 
 
-class _Server:
-    """A real uvicorn server with auth on over a store in ``folder``, and two users' tokens."""
+class _Server(ApiServer):
+    """The API with auth on over a store in ``folder``, and two users' tokens."""
 
     def __init__(self, folder: Path) -> None:
         settings = Settings(uri=str(folder), auth=True)
@@ -39,41 +36,22 @@ class _Server:
             auth.create_user(user, role, actor="setup")
             self.tokens[user] = auth.create_token(user, actor="setup")[1]
         self.log = EventLog(settings.resolved_eventlog_root())
-        app = create_app(self.tracking, settings)
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            port = sock.getsockname()[1]
-        self.url = f"http://127.0.0.1:{port}"
-        config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="critical",
-                                access_log=False, lifespan="off", ws="none")  # fmt: skip
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-        self.thread.start()
-        deadline = time.monotonic() + 15
-        while True:
-            try:
-                if httpx.get(f"{self.url}/api/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                assert time.monotonic() < deadline, "the test server did not come up"
-                time.sleep(0.02)
+        super().__init__(create_app(self.tracking, settings))
 
     def http(self, user: str) -> httpx.Client:
         headers = {"Authorization": f"Bearer {self.tokens[user]}"}
         return httpx.Client(base_url=self.url, headers=headers, timeout=30)
 
-    def close(self) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=10)
+    def stop(self) -> None:
+        super().stop()
         self.log.close()
         self.tracking.store.engine.dispose()
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[_Server]:
-    running = _Server(tmp_path_factory.mktemp("eventlog-api"))
-    yield running
-    running.close()
+    with _Server(tmp_path_factory.mktemp("eventlog-api")) as running:
+        yield running
 
 
 def test_rest_outcomes_and_window(server: _Server, make_prediction: Make) -> None:

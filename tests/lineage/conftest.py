@@ -14,22 +14,19 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import socket
 import threading
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-import httpx
 import jsonschema
 import pytest
-import uvicorn
 from referencing import Registry, Resource
 
 import loopline
+from api_server_support import ApiServer
 from loopline.artifacts import ArtifactStore
 from loopline.audit import AuditLog
 from loopline.config import Settings
@@ -130,40 +127,16 @@ def services(db_url: str, tmp_path: Path) -> Services:
     )
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-class LiveServer:
-    """uvicorn on 127.0.0.1 in a daemon thread, over a folder store built from settings."""
+class LiveServer(ApiServer):
+    """The API over a folder store built from settings."""
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
         self.service = tracking_service(Settings(uri=str(folder)))
-        self.app = create_app(self.service)
-        self.url = f"http://127.0.0.1:{free_port()}"
-        port = int(self.url.rsplit(":", 1)[1])
-        config = uvicorn.Config(self.app, host="127.0.0.1", port=port, log_level="warning",
-                                access_log=False, lifespan="off", ws="none")  # fmt: skip
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        super().__init__(create_app(self.service), log_level="warning")
 
-    def __enter__(self) -> LiveServer:
-        self.thread.start()
-        deadline = time.monotonic() + 15
-        while time.monotonic() < deadline:
-            with contextlib.suppress(httpx.TransportError):
-                if httpx.get(f"{self.url}/api/health", timeout=1).status_code == 200:
-                    return self
-            time.sleep(0.02)
-        raise RuntimeError(f"the test server on {self.url} did not come up")
-
-    def __exit__(self, *_: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=10)
+    def stop(self) -> None:
+        super().stop()
         self.service.store.engine.dispose()
 
 

@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
-import uvicorn
 
 import loopline
+from api_server_support import ApiServer
 from loopline.audit import AuditLog
 from loopline.auth import AuthService, Role
 from loopline.config import Settings
@@ -21,7 +17,7 @@ from loopline.server.app import create_app
 from loopline.tracking.factory import tracking_service
 
 
-class SecuredServer:
+class SecuredServer(ApiServer):
     def __init__(self, folder: Path) -> None:
         settings = Settings(uri=str(folder), auth=True)
         self.tracking = tracking_service(settings)
@@ -30,40 +26,21 @@ class SecuredServer:
         for role in Role:
             self.auth.create_user(role.value, role, actor="setup")
             self.tokens[role.value] = self.auth.create_token(role.value, actor="setup")[1]
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            port = sock.getsockname()[1]
-        self.url = f"http://127.0.0.1:{port}"
-        config = uvicorn.Config(create_app(self.tracking, settings), host="127.0.0.1", port=port,
-                                log_level="critical", access_log=False, lifespan="off",
-                                ws="none")  # fmt: skip
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-        self.thread.start()
-        deadline = time.monotonic() + 15
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{self.url}/api/health", timeout=1).status_code == 200:
-                    return
-            except httpx.TransportError:
-                time.sleep(0.02)
-        raise RuntimeError("the secured test server did not come up")
+        super().__init__(create_app(self.tracking, settings))
 
     def client(self, role: str | None) -> loopline.Client:
         token = None if role is None else self.tokens[role]
         return loopline.Client(self.url, settings=Settings(token=token))
 
-    def close(self) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=10)
+    def stop(self) -> None:
+        super().stop()
         self.tracking.store.engine.dispose()
 
 
 @pytest.fixture(scope="module")
 def secured(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SecuredServer]:
-    server = SecuredServer(tmp_path_factory.mktemp("registry-secured"))
-    yield server
-    server.close()
+    with SecuredServer(tmp_path_factory.mktemp("registry-secured")) as server:
+        yield server
 
 
 def test_roles_and_actors(secured: SecuredServer) -> None:

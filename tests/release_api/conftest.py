@@ -11,9 +11,6 @@
 from __future__ import annotations
 
 import itertools
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,8 +18,8 @@ from typing import Any
 import httpx
 import pandas as pd
 import pytest
-import uvicorn
 
+from api_server_support import ApiServer
 from loopline.audit import AuditLog
 from loopline.auth import AuthService, Role
 from loopline.client.client import Client
@@ -45,8 +42,8 @@ USERS = {
 _names = itertools.count(1)
 
 
-class ReleaseServer:
-    """uvicorn with auth on in a daemon thread over a store, and its users' tokens."""
+class ReleaseServer(ApiServer):
+    """The API with auth on over a store, and its users' tokens."""
 
     def __init__(self, folder: Path, db_url: str) -> None:
         self.folder = folder
@@ -59,34 +56,13 @@ class ReleaseServer:
         for user, role in USERS.items():
             auth.create_user(user, role, actor="setup")
             self.tokens[user] = auth.create_token(user, actor="setup")[1]
-        self.app = create_app(self.tracking, settings)
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            self.port: int = sock.getsockname()[1]
-        self.url = f"http://127.0.0.1:{self.port}"
-        config = uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="critical",
-                                access_log=False, lifespan="off", ws="none")  # fmt: skip
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, name="release-api", daemon=True)
         self._http: dict[str, httpx.Client] = {}
+        super().__init__(create_app(self.tracking, settings))
 
-    def __enter__(self) -> ReleaseServer:
-        self.thread.start()
-        deadline = time.monotonic() + 15
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{self.url}/api/health", timeout=1).status_code == 200:
-                    return self
-            except httpx.TransportError:
-                pass
-            time.sleep(0.02)
-        raise RuntimeError(f"the test server on {self.url} did not come up")
-
-    def __exit__(self, *_: object) -> None:
+    def stop(self) -> None:
         for client in self._http.values():
             client.close()
-        self.server.should_exit = True
-        self.thread.join(timeout=10)
+        super().stop()
         self.tracking.store.engine.dispose()
 
     def http(self, user: str | None) -> httpx.Client:

@@ -9,19 +9,15 @@ from __future__ import annotations
 
 import contextlib
 import os
-import socket
-import threading
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
-import uvicorn
 
 import loopline
+from api_server_support import ApiServer
 from loopline.config import Settings
 from loopline.server.app import create_app
 from loopline.tracking.factory import tracking_service
@@ -30,44 +26,11 @@ from loopline.tracking.service import TrackingService
 MODES = ["local", "remote"]
 
 
-class LiveServer:
-    """A uvicorn server on 127.0.0.1 in a daemon thread, serving whatever store is plugged in."""
+class LiveServer(ApiServer):
+    """The API, serving whatever store is plugged in."""
 
     def __init__(self, service: TrackingService) -> None:
-        self.app = create_app(service)
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            self.port = sock.getsockname()[1]
-        config = uvicorn.Config(
-            self.app,
-            host="127.0.0.1",
-            port=self.port,
-            log_level="warning",
-            access_log=False,
-            lifespan="off",
-            ws="none",
-        )
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(
-            target=self.server.run, name="loopline-test-server", daemon=True
-        )
-        self.url = f"http://127.0.0.1:{self.port}"
-
-    def start(self) -> None:
-        self.thread.start()
-        deadline = time.monotonic() + 15
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{self.url}/api/health", timeout=1).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            time.sleep(0.02)
-        raise RuntimeError(f"the test server on {self.url} did not come up")
-
-    def stop(self) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=10)
+        super().__init__(create_app(service), log_level="warning")
 
     def plug(self, service: TrackingService) -> None:
         """Serve ``service`` from now on (requests read ``app.state.tracking`` each time)."""

@@ -6,64 +6,19 @@ parsing and decoding of paths and bodies included. ``app.state.tracking`` is swa
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
-from fastapi import FastAPI
 
+from api_server_support import ApiServer
 from loopline.config import Settings
-from loopline.server.app import API_HTTP_PROTOCOL, create_app
+from loopline.server.app import create_app
 from loopline.server.errors import STATUS_BY_CODE
 from loopline.tracking.factory import tracking_service
 from loopline.tracking.service import TrackingService
-
-
-class Server:
-    """uvicorn in a daemon thread, serving the service plugged into its app."""
-
-    def __init__(self, app: FastAPI) -> None:
-        self.app = app
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            self.port: int = sock.getsockname()[1]
-        self.url = f"http://127.0.0.1:{self.port}"
-        config = uvicorn.Config(
-            app,
-            host="127.0.0.1",
-            port=self.port,
-            log_level="critical",
-            access_log=False,
-            lifespan="off",
-            ws="none",
-            http=API_HTTP_PROTOCOL,  # as `loopline server` runs it
-        )
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(
-            target=self.server.run, name="loopline-api-test-server", daemon=True
-        )
-
-    def __enter__(self) -> Server:
-        self.thread.start()
-        deadline = time.monotonic() + 15
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{self.url}/api/health", timeout=1).status_code == 200:
-                    return self
-            except httpx.TransportError:
-                pass
-            time.sleep(0.02)
-        raise RuntimeError(f"the test server on {self.url} did not come up")
-
-    def __exit__(self, *_: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=10)
 
 
 def _service(folder: Path) -> TrackingService:
@@ -71,13 +26,13 @@ def _service(folder: Path) -> TrackingService:
 
 
 @pytest.fixture(scope="session")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    with Server(create_app(_service(tmp_path_factory.mktemp("api-boot")))) as running:
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiServer]:
+    with ApiServer(create_app(_service(tmp_path_factory.mktemp("api-boot")))) as running:
         yield running
 
 
 @pytest.fixture
-def http(server: Server) -> Iterator[httpx.Client]:
+def http(server: ApiServer) -> Iterator[httpx.Client]:
     """An HTTP client for the server (redirects not followed, as the SDK does)."""
     with httpx.Client(base_url=server.url, timeout=30) as client:
         yield client
@@ -85,7 +40,7 @@ def http(server: Server) -> Iterator[httpx.Client]:
 
 
 @pytest.fixture
-def service(server: Server, tmp_path: Path) -> Iterator[TrackingService]:
+def service(server: ApiServer, tmp_path: Path) -> Iterator[TrackingService]:
     """A fresh, empty service that the server answers with during this test."""
     fresh = _service(tmp_path / "srv")
     server.app.state.tracking = fresh
@@ -114,7 +69,7 @@ def ids(http: httpx.Client, service: TrackingService) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def _shared_store(
-    server: Server, tmp_path_factory: pytest.TempPathFactory
+    server: ApiServer, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[TrackingService, dict[str, Any]]]:
     shared = _service(tmp_path_factory.mktemp("shared"))
     server.app.state.tracking = shared
@@ -125,7 +80,7 @@ def _shared_store(
 
 
 @pytest.fixture
-def shared_ids(server: Server, _shared_store: tuple[TrackingService, dict[str, Any]]) -> Any:
+def shared_ids(server: ApiServer, _shared_store: tuple[TrackingService, dict[str, Any]]) -> Any:
     """Like ``ids``, in one store for the whole module (for tests that tolerate each other)."""
     server.app.state.tracking = _shared_store[0]
     return _shared_store[1]
