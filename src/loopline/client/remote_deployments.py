@@ -25,7 +25,7 @@ from loopline.deploy.checks import (
     check_revision,
     check_tags,
 )
-from loopline.deploy.service import UNCHANGED, _Unchanged
+from loopline.deploy.service import UNCHANGED, Unchanged
 from loopline.entities import Page
 from loopline.entities.deployments import (
     Challenger,
@@ -130,12 +130,12 @@ class RemoteDeployments:
         self,
         name: str,
         *,
-        model_uri: str | _Unchanged = UNCHANGED,
-        policy: Mapping[str, Any] | _Unchanged | None = UNCHANGED,
-        logging: str | _Unchanged = UNCHANGED,
-        challenger: Challenger | Mapping[str, Any] | _Unchanged | None = UNCHANGED,
-        description: str | _Unchanged | None = UNCHANGED,
-        tags: Mapping[str, str] | _Unchanged = UNCHANGED,
+        model_uri: str | Unchanged = UNCHANGED,
+        policy: Mapping[str, Any] | Unchanged | None = UNCHANGED,
+        logging: str | Unchanged = UNCHANGED,
+        challenger: Challenger | Mapping[str, Any] | Unchanged | None = UNCHANGED,
+        description: str | Unchanged | None = UNCHANGED,
+        tags: Mapping[str, str] | Unchanged = UNCHANGED,
         expected_revision: int | None = None,
         actor: str,
         reason: str | None = None,
@@ -148,17 +148,17 @@ class RemoteDeployments:
             "expected_revision": check_revision("expected_revision", expected_revision, where),
             "reason": check_reason(reason, where),
         }
-        if not isinstance(model_uri, _Unchanged):
+        if not isinstance(model_uri, Unchanged):
             body["model_uri"] = check_model_uri_text("model_uri", model_uri, where)
-        if not isinstance(policy, _Unchanged):
+        if not isinstance(policy, Unchanged):
             body["policy"] = check_policy(policy, where)
-        if not isinstance(logging, _Unchanged):
+        if not isinstance(logging, Unchanged):
             body["logging"] = check_logging(logging, where)
-        if not isinstance(challenger, _Unchanged):
+        if not isinstance(challenger, Unchanged):
             body["challenger"] = _challenger(challenger, where)
-        if not isinstance(description, _Unchanged):
+        if not isinstance(description, Unchanged):
             body["description"] = check_optional_text("description", description, where)
-        if not isinstance(tags, _Unchanged):
+        if not isinstance(tags, Unchanged):
             body["tags"] = check_tags(tags)
         data = self.tracking._call("PATCH", url, json=body, headers=headers)
         return Deployment.from_dict(data)

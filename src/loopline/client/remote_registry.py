@@ -24,14 +24,16 @@ from loopline.entities import (
     RegisteredModel,
 )
 from loopline.errors import InvalidArgumentError, InvalidStateError
-from loopline.registry.service import (
-    DEFAULT_MAX_RESULTS,
+from loopline.registry.checks import (
     check_alias,
     check_digest,
     check_free_alias,
     check_model_name,
+    check_optional_text,
+    check_text,
     check_version,
 )
+from loopline.registry.search import DEFAULT_MAX_RESULTS
 from loopline.tracking import validation as v
 from loopline.tracking.paging import check_max_results
 from loopline.wire import decode_dataset_version
@@ -50,23 +52,8 @@ def _version(name: str, version: int) -> str:
 
 
 def _actor(actor: str, where: str) -> dict[str, str]:
-    if not isinstance(actor, str) or not actor.strip() or len(actor) > 256:
-        raise InvalidArgumentError(
-            f"The 'actor' parameter of RegistryService.{where} must be a non-empty string of at "
-            f"most 256. Got {str(actor)[:80]!r} instead.",
-            field="actor",
-        )
-    return {_ACTOR_HEADER: actor} if actor.isascii() and actor.isprintable() else {}
-
-
-def _text(argument: str, value: object, where: str) -> str | None:
-    if value is not None and not isinstance(value, str):
-        raise InvalidArgumentError(
-            f"The {argument!r} parameter of RegistryService.{where} must be a string or None. "
-            f"Got {str(value)[:80]!r} instead.",
-            field=argument,
-        )
-    return value
+    checked = check_text("actor", actor, where, 256)
+    return {_ACTOR_HEADER: checked} if checked.isascii() and checked.isprintable() else {}
 
 
 def _tags(tags: Mapping[str, str] | None) -> dict[str, str] | None:
@@ -100,8 +87,11 @@ class RemoteRegistry:
         actor: str,
     ) -> RegisteredModel:
         where = "create_registered_model"
-        body = {"name": check_model_name(name), "description": _text("description", description,
-                where), "tags": _tags(tags) or {}}  # fmt: skip
+        body = {
+            "name": check_model_name(name),
+            "description": check_optional_text("description", description, where),
+            "tags": _tags(tags) or {},
+        }
         data = self._call("POST", "/api/models", json=body, headers=_actor(actor, where))
         return RegisteredModel.from_dict(data)
 
@@ -116,9 +106,11 @@ class RemoteRegistry:
         name_contains: str | None = None,
     ) -> Page[RegisteredModel]:
         """Models ordered by name; ``name_contains`` keeps names containing that text."""
+        name_contains = check_optional_text(
+            "name_contains", name_contains, "list_registered_models"
+        )
         params = {"max_results": max_results, "page_token": page_token,
-                  "name_contains": _text("name_contains", name_contains,
-                                         "list_registered_models") or None}  # fmt: skip
+                  "name_contains": name_contains or None}  # fmt: skip
         data = self._page("/api/models", params)
         return Page([RegisteredModel.from_dict(m) for m in data["models"]], data["next_token"])
 
@@ -143,7 +135,10 @@ class RemoteRegistry:
         actor: str,
     ) -> RegisteredModel:
         where = "update_registered_model"
-        body = {"description": _text("description", description, where), "tags": _tags(tags)}
+        body = {
+            "description": check_optional_text("description", description, where),
+            "tags": _tags(tags),
+        }
         data = self._call("PATCH", _model(name), json=body, headers=_actor(actor, where))
         return RegisteredModel.from_dict(data)
 
@@ -173,7 +168,8 @@ class RemoteRegistry:
             "run_id": run_id, "artifact_path": artifact_path, "flavor": flavor,
             "digest": check_digest(digest, where),
             "signature": None if signature is None else dict(signature),
-            "description": _text("description", description, where), "tags": _tags(tags),
+            "description": check_optional_text("description", description, where),
+            "tags": _tags(tags),
         }  # fmt: skip
         data = self._call("POST", path, json=body, headers=headers)
         return ModelVersion.from_dict(data)
@@ -219,7 +215,10 @@ class RemoteRegistry:
                 "process (`loopline models validate`, `request-approval`, ...).",
                 field="status",
             )
-        body = {"description": _text("description", description, where), "tags": _tags(tags)}
+        body = {
+            "description": check_optional_text("description", description, where),
+            "tags": _tags(tags),
+        }
         headers = _actor(actor, where)
         data = self._call("PATCH", _version(name, version), json=body, headers=headers)
         return ModelVersion.from_dict(data)

@@ -12,7 +12,6 @@ not column names, and ``trusted`` (the server never unpickles on a caller's word
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -28,15 +27,19 @@ from loopline.entities import (
     StoredEvaluation,
     Transition,
 )
-from loopline.entities.models import RELEASE_ALIASES
 from loopline.errors import InvalidArgumentError
 from loopline.modeling.logged import LoggedModel, load_logged_model
-from loopline.registry.service import check_model_name, check_version
+from loopline.registry.checks import DIGEST_RE, check_model_name, check_version
+from loopline.release.checks import (
+    check_actor,
+    check_evaluated_uri,
+    check_policy,
+    check_release_alias,
+)
 
 __all__ = ["RemoteRelease"]
 
 _ACTOR_HEADER = "X-Loopline-Actor"
-_DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
 
 
 def _model(name: str) -> str:
@@ -48,13 +51,8 @@ def _version(name: str, version: int) -> str:
 
 
 def _actor(actor: object, where: str) -> dict[str, str]:
-    if not isinstance(actor, str) or not actor.strip() or len(actor) > 256:
-        raise InvalidArgumentError(
-            f"The 'actor' parameter of ReleaseService.{where} must be a non-empty string of at "
-            f"most 256 characters. Got {str(actor)[:80]!r} instead.",
-            field="actor",
-        )
-    return {_ACTOR_HEADER: actor} if actor.isascii() and actor.isprintable() else {}
+    checked = check_actor(actor, where)
+    return {_ACTOR_HEADER: checked} if checked.isascii() and checked.isprintable() else {}
 
 
 def _not_remote(argument: str, constraint: str, value: object) -> InvalidArgumentError:
@@ -134,14 +132,7 @@ class RemoteRelease:
         self, name: str, policy: ReleasePolicy | Mapping[str, Any], *, actor: str
     ) -> ReleasePolicy:
         """Store the model's release policy (a :class:`ReleasePolicy` or its fields as a dict)."""
-        if not isinstance(policy, ReleasePolicy):
-            if not isinstance(policy, Mapping):
-                raise InvalidArgumentError(
-                    "The 'policy' parameter of ReleaseService.set_policy must be a ReleasePolicy "
-                    f"or a mapping of its fields. Got {type(policy).__name__} instead.",
-                    field="policy",
-                )
-            policy = ReleasePolicy.from_dict(policy)
+        policy = check_policy(policy)
         headers = _actor(actor, "set_policy")
         data = self._call("PUT", f"{_model(name)}/policy", json=policy.to_dict(), headers=headers)
         return ReleasePolicy.from_dict(data)
@@ -169,13 +160,7 @@ class RemoteRelease:
             raise _not_remote("trusted", "False (the server loads only what it can trust)", trusted)
         if not isinstance(baseline, str):
             raise _not_remote("baseline", "'auto' or a baseline strategy name", baseline)
-        if not isinstance(model_uri, str) or not model_uri.startswith("models:/"):
-            raise InvalidArgumentError(
-                "Only registered versions have stored evaluations: 'model_uri' must be "
-                "models:/<name>/<version> or models:/<name>@<alias>. "
-                f"Got {str(model_uri)[:120]!r} instead.",
-                field="model_uri",
-            )
+        model_uri = check_evaluated_uri(model_uri)
         body = {
             "data": _table(data, "data"), "target": target, "baseline": baseline,
             "sensitive_features": _features(sensitive_features),
@@ -244,12 +229,7 @@ class RemoteRelease:
         self, name: str, *, alias: str = "champion", actor: str, reason: str
     ) -> ModelVersion:
         """Move ``alias`` back to the previous approved version that held it, in one call."""
-        if alias not in RELEASE_ALIASES:
-            raise InvalidArgumentError(
-                f"The 'alias' parameter must be one of {list(RELEASE_ALIASES)}. "
-                f"Got {str(alias)[:80]!r} instead.",
-                field="alias",
-            )
+        alias = check_release_alias(alias)
         path = f"{_model(name)}/aliases/{_q(alias)}/rollback"
         return ModelVersion.from_dict(self._post(path, {"reason": reason}, actor, "rollback"))
 
@@ -267,7 +247,7 @@ class RemoteRelease:
 
     def is_approved_digest(self, digest: str) -> bool:
         """Whether an approved version has this artifact digest (its pickles may be loaded)."""
-        if not isinstance(digest, str) or _DIGEST.fullmatch(digest) is None:
+        if not isinstance(digest, str) or DIGEST_RE.fullmatch(digest) is None:
             return False
         found = self.registry.search_model_versions(
             f"digest = '{digest}' AND status = 'approved'", max_results=1

@@ -43,17 +43,20 @@ from loopline.registry import RegistryService
 from loopline.store import SqlTrackingStore
 from loopline.tracking.paging import check_max_results, decode_token, encode_token
 
-__all__ = ["DEFAULT_MAX_RESULTS", "UNCHANGED", "DeploymentService"]
+__all__ = ["DEFAULT_MAX_RESULTS", "UNCHANGED", "DeploymentService", "Unchanged"]
 
 DEFAULT_MAX_RESULTS = 100
 
 
-class _Unchanged:
-    """The default of :meth:`DeploymentService.update_deployment`: keep the current value."""
+class Unchanged:
+    """The type of :data:`UNCHANGED`, the default of :meth:`DeploymentService.update_deployment`.
 
-    _instance: _Unchanged | None = None
+    One instance, falsy; the remote client's signatures use it too.
+    """
 
-    def __new__(cls) -> _Unchanged:
+    _instance: Unchanged | None = None
+
+    def __new__(cls) -> Unchanged:
         if cls._instance is None:
             cls._instance = super().__new__(cls)
         return cls._instance
@@ -66,7 +69,7 @@ class _Unchanged:
 
 
 #: "Leave this field as it is" (``None`` means "remove" for the policy and the challenger).
-UNCHANGED: Final = _Unchanged()
+UNCHANGED: Final = Unchanged()
 
 
 def _now_ms() -> int:
@@ -195,12 +198,12 @@ class DeploymentService:
         self,
         name: str,
         *,
-        model_uri: str | _Unchanged = UNCHANGED,
-        policy: Mapping[str, Any] | _Unchanged | None = UNCHANGED,
-        logging: str | _Unchanged = UNCHANGED,
-        challenger: Challenger | Mapping[str, Any] | _Unchanged | None = UNCHANGED,
-        description: str | _Unchanged | None = UNCHANGED,
-        tags: Mapping[str, str] | _Unchanged = UNCHANGED,
+        model_uri: str | Unchanged = UNCHANGED,
+        policy: Mapping[str, Any] | Unchanged | None = UNCHANGED,
+        logging: str | Unchanged = UNCHANGED,
+        challenger: Challenger | Mapping[str, Any] | Unchanged | None = UNCHANGED,
+        description: str | Unchanged | None = UNCHANGED,
+        tags: Mapping[str, str] | Unchanged = UNCHANGED,
         expected_revision: int | None = None,
         actor: str,
         reason: str | None = None,
@@ -217,17 +220,17 @@ class DeploymentService:
         expected_revision = check_revision("expected_revision", expected_revision, where)
         reason = check_reason(reason, where)
         changes: dict[str, Any] = {}
-        if not isinstance(model_uri, _Unchanged):
+        if not isinstance(model_uri, Unchanged):
             changes["model_uri"] = self._model_uri("model_uri", model_uri, where)
-        if not isinstance(policy, _Unchanged):
+        if not isinstance(policy, Unchanged):
             changes["policy"] = check_policy(policy, where)
-        if not isinstance(logging, _Unchanged):
+        if not isinstance(logging, Unchanged):
             changes["logging"] = check_logging(logging, where)
-        if not isinstance(challenger, _Unchanged):
+        if not isinstance(challenger, Unchanged):
             changes["challenger"] = self._challenger(challenger, where)
-        if not isinstance(description, _Unchanged):
+        if not isinstance(description, Unchanged):
             changes["description"] = check_optional_text("description", description, where)
-        if not isinstance(tags, _Unchanged):
+        if not isinstance(tags, Unchanged):
             changes["tags"] = check_tags(tags)
         return self._revise(
             name, changes, "deployment.update", where, actor=actor, reason=reason,

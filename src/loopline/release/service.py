@@ -29,9 +29,18 @@ from loopline.entities import (
 from loopline.entities.models import RELEASE_ALIASES
 from loopline.errors import InvalidArgumentError, InvalidStateError, NotFoundError
 from loopline.modeling.logged import LoggedModel, load_logged_model
-from loopline.registry.service import RegistryService, check_model_name, check_version
+from loopline.registry.checks import check_model_name, check_version
+from loopline.registry.service import RegistryService
 from loopline.release.aliases import alias_holders
 from loopline.release.approvals import Approvals, check_intact
+from loopline.release.checks import (
+    check_actor,
+    check_evaluated_uri,
+    check_optional_text,
+    check_policy,
+    check_release_alias,
+    check_text,
+)
 from loopline.release.digests import stored_digest
 from loopline.release.gates import release_gates
 from loopline.release.inputs import read_table, training_table
@@ -50,38 +59,6 @@ S = ModelVersionStatus
 
 def _now_ms() -> int:
     return int(time.time() * 1000)
-
-
-def _text(argument: str, value: object, where: str, *, optional: bool = False) -> Any:
-    if optional and value is None:
-        return None
-    if not isinstance(value, str) or not value.strip() or len(value) > 4096:
-        raise InvalidArgumentError(
-            f"The {argument!r} parameter of ReleaseService.{where} must be a non-empty string "
-            f"of at most 4096 characters. Got {str(value)[:80]!r} instead.",
-            field=argument,
-        )
-    return value
-
-
-def _actor(actor: object, where: str) -> str:
-    if not isinstance(actor, str) or not actor.strip() or len(actor) > 256:
-        raise InvalidArgumentError(
-            f"The 'actor' parameter of ReleaseService.{where} must be a non-empty string of at "
-            f"most 256 characters. Got {str(actor)[:80]!r} instead.",
-            field="actor",
-        )
-    return actor
-
-
-def _release_alias(alias: object) -> str:
-    if alias not in RELEASE_ALIASES:
-        raise InvalidArgumentError(
-            f"The 'alias' parameter must be one of {list(RELEASE_ALIASES)}. "
-            f"Got {str(alias)[:80]!r} instead.",
-            field="alias",
-        )
-    return str(alias)
 
 
 class ReleaseService:
@@ -149,15 +126,8 @@ class ReleaseService:
         self, name: str, policy: ReleasePolicy | Mapping[str, Any], *, actor: str
     ) -> ReleasePolicy:
         """Store the model's release policy (a :class:`ReleasePolicy` or its fields as a dict)."""
-        name, actor = check_model_name(name), _actor(actor, "set_policy")
-        if not isinstance(policy, ReleasePolicy):
-            if not isinstance(policy, Mapping):
-                raise InvalidArgumentError(
-                    "The 'policy' parameter of ReleaseService.set_policy must be a ReleasePolicy "
-                    f"or a mapping of its fields. Got {type(policy).__name__} instead.",
-                    field="policy",
-                )
-            policy = ReleasePolicy.from_dict(policy)
+        name, actor = check_model_name(name), check_actor(actor, "set_policy")
+        policy = check_policy(policy)
         before = self.store.set_release_policy(name, policy, actor=actor, now=self.clock())
         self.audit.record(
             actor, "release_policy.set", "registered_model", name,
@@ -192,15 +162,9 @@ class ReleaseService:
         """
         from loopline.release.evaluate import evaluate_model
 
-        actor = _actor(actor, "evaluate")
-        target = _text("target", target, "evaluate")
-        if not isinstance(model_uri, str) or not model_uri.startswith("models:/"):
-            raise InvalidArgumentError(
-                "Only registered versions have stored evaluations: 'model_uri' must be "
-                "models:/<name>/<version> or models:/<name>@<alias>. "
-                f"Got {str(model_uri)[:120]!r} instead.",
-                field="model_uri",
-            )
+        actor = check_actor(actor, "evaluate")
+        target = check_text("target", target, "evaluate")
+        model_uri = check_evaluated_uri(model_uri)
         if isinstance(threshold, bool) or not isinstance(threshold, int | float):
             raise InvalidArgumentError(
                 f"The 'threshold' parameter must be a number in [0, 1]. Got {threshold!r}.",
@@ -319,8 +283,8 @@ class ReleaseService:
         self, name: str, version: int, *, actor: str, reason: str | None = None
     ) -> ModelVersion:
         """registered -> validated when every gate passes (else InvalidStateError naming them)."""
-        actor = _actor(actor, "validate")
-        reason = _text("reason", reason, "validate", optional=True)
+        actor = check_actor(actor, "validate")
+        reason = check_optional_text("reason", reason, "validate")
         found = self.registry.get_model_version(name, version)
         self._expect(found, "validate", S.REGISTERED)
         check_intact(found, self.approvals.artifact_digest(found), "validated")
@@ -336,8 +300,8 @@ class ReleaseService:
         An approved version whose approvals became void (its artifact or gate results changed)
         can be sent back to review the same way.
         """
-        actor = _actor(actor, "request_approval")
-        reason = _text("reason", reason, "request_approval")
+        actor = check_actor(actor, "request_approval")
+        reason = check_text("reason", reason, "request_approval")
         found = self.registry.get_model_version(name, version)
         self._expect(found, "request_approval", S.VALIDATED, S.APPROVED)
         if found.status is S.APPROVED and not self._approval_problems(found):
@@ -368,8 +332,8 @@ class ReleaseService:
     def _decide(
         self, name: str, version: int, decision: str, *, actor: str, reason: str
     ) -> Approval:
-        actor = _actor(actor, decision)
-        reason = _text("reason", reason, decision)
+        actor = check_actor(actor, decision)
+        reason = check_text("reason", reason, decision)
         found = self.registry.get_model_version(name, version)
         self.approvals.check_duties(found, actor, decision)
         self._expect(found, decision, S.PENDING_APPROVAL)
@@ -402,9 +366,9 @@ class ReleaseService:
         self, name: str, version: int, *, alias: str = "champion", actor: str, reason: str
     ) -> ModelVersion:
         """Point a release alias at an approved version whose approvals are still valid."""
-        alias = _release_alias(alias)
-        actor = _actor(actor, "promote")
-        reason = _text("reason", reason, "promote")
+        alias = check_release_alias(alias)
+        actor = check_actor(actor, "promote")
+        reason = check_text("reason", reason, "promote")
         found = self.registry.get_model_version(name, version)
         self._expect(found, "promote", S.APPROVED)
         problems = self._approval_problems(found)
@@ -442,9 +406,9 @@ class ReleaseService:
         Earlier holders are tried newest first; one that is no longer approved or whose
         approvals are void is skipped. InvalidStateError, changing nothing, when none is left.
         """
-        name, alias = check_model_name(name), _release_alias(alias)
-        actor = _actor(actor, "rollback")
-        reason = _text("reason", reason, "rollback")
+        name, alias = check_model_name(name), check_release_alias(alias)
+        actor = check_actor(actor, "rollback")
+        reason = check_text("reason", reason, "rollback")
         try:
             current: int | None = self.registry.get_model_version_by_alias(name, alias).version
         except NotFoundError:
@@ -473,8 +437,8 @@ class ReleaseService:
 
     def retire(self, name: str, version: int, *, actor: str, reason: str) -> ModelVersion:
         """Retire a version from any status; its release aliases are removed with it."""
-        actor = _actor(actor, "retire")
-        reason = _text("reason", reason, "retire")
+        actor = check_actor(actor, "retire")
+        reason = check_text("reason", reason, "retire")
         found = self.registry.get_model_version(name, version)
         live: list[ModelVersionStatus] = [s for s in ModelVersionStatus if s is not S.RETIRED]
         self._expect(found, "retire", *live)
