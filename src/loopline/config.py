@@ -151,6 +151,34 @@ class Settings(BaseSettings):
     openlineage_timeout: float = Field(
         default=2.0, gt=0, description="Seconds the `http` transport waits per event."
     )
+    openlineage_retries: int = Field(
+        default=3,
+        ge=0,
+        description=(
+            "Retries of an `http` event after a retryable failure (connection error, timeout, "
+            "408, 429, 502, 503, 504), with exponential backoff and jitter; 0: one attempt."
+        ),
+    )
+    openlineage_retry_backoff: float = Field(
+        default=0.25,
+        ge=0,
+        description="Seconds before the first retry of an `http` event; each next wait doubles.",
+    )
+    openlineage_retry_budget: float = Field(
+        default=2.0,
+        gt=0,
+        description=(
+            "Most seconds one `http` emission spends, attempts and waits included; what is "
+            "still undelivered then goes to the outbox."
+        ),
+    )
+    openlineage_outbox_path: Path | None = Field(
+        default=None,
+        description=(
+            "JSON-lines outbox of `http` events not delivered yet (re-sent in order); unset: "
+            "`openlineage-outbox.jsonl` beside the `file` transport's default file."
+        ),
+    )
     openlineage_namespace: str = Field(
         default="loopline",
         min_length=1,

@@ -1,14 +1,33 @@
-"""OpenLineage run events (START, COMPLETE, FAIL) through the file or HTTP transport."""
+"""OpenLineage run events (START, COMPLETE, FAIL) through the file or HTTP transport.
 
-from loopline.openlineage.emitter import LineageEmitter, default_path, emitter_from_settings
+Over HTTP, failed deliveries are retried and then kept in an outbox re-sent in order.
+"""
+
+from loopline.openlineage.delivery import ReliableHttpTransport
+from loopline.openlineage.emitter import (
+    LineageEmitter,
+    default_outbox_path,
+    default_path,
+    emitter_from_settings,
+    flush_outbox,
+)
+from loopline.openlineage.outbox import FlushResult, Outbox
+from loopline.openlineage.retry import LineageDeliveryError, RetryPolicy
 from loopline.openlineage.transports import FileTransport, HttpTransport, NullTransport, Transport
 
 __all__ = [
     "FileTransport",
+    "FlushResult",
     "HttpTransport",
+    "LineageDeliveryError",
     "LineageEmitter",
     "NullTransport",
+    "Outbox",
+    "ReliableHttpTransport",
+    "RetryPolicy",
     "Transport",
+    "default_outbox_path",
     "default_path",
     "emitter_from_settings",
+    "flush_outbox",
 ]

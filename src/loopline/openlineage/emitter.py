@@ -2,7 +2,9 @@
 
 Services hold one emitter, built from settings where the services are built
 (:func:`emitter_from_settings`) and passed down. Emitting never raises: a transport failure is
-logged as a warning on the ``loopline.openlineage`` logger and the caller's work goes on.
+logged as a warning on the ``loopline.openlineage`` logger and the caller's work goes on. With
+the HTTP transport, failures are retried and then kept in an outbox that later emissions, or
+:func:`flush_outbox`, re-send in order (:mod:`loopline.openlineage.delivery`).
 
 Examples:
     >>> import json, tempfile
@@ -31,6 +33,7 @@ from typing import Any
 from loopline.config import Settings
 from loopline.entities import DatasetVersion, ModelVersion, RunInfo, RunStatus
 from loopline.errors import InvalidArgumentError
+from loopline.openlineage.delivery import ReliableHttpTransport
 from loopline.openlineage.events import (
     PRODUCER,
     EventType,
@@ -41,9 +44,17 @@ from loopline.openlineage.events import (
     run_event,
     run_uuid,
 )
-from loopline.openlineage.transports import FileTransport, HttpTransport, NullTransport, Transport
+from loopline.openlineage.outbox import FlushResult, Outbox
+from loopline.openlineage.retry import RetryPolicy
+from loopline.openlineage.transports import FileTransport, NullTransport, Transport
 
-__all__ = ["LineageEmitter", "default_path", "emitter_from_settings"]
+__all__ = [
+    "LineageEmitter",
+    "default_outbox_path",
+    "default_path",
+    "emitter_from_settings",
+    "flush_outbox",
+]
 
 logger = logging.getLogger("loopline.openlineage")
 _END_EVENTS: dict[RunStatus, EventType] = {
@@ -86,6 +97,17 @@ class LineageEmitter:
                 "OpenLineage event %s of job %s not delivered through %r: %s",
                 event.get("eventType"), event.get("job", {}).get("name"), self.transport, exc,
             )  # fmt: skip
+
+    def flush(self) -> FlushResult:
+        """Re-send the events waiting in the outbox now, oldest first (HTTP transport only).
+
+        Examples:
+            >>> LineageEmitter.disabled().flush()
+            FlushResult(delivered=0, dropped=0, remaining=0, error=None)
+        """
+        if isinstance(self.transport, ReliableHttpTransport):
+            return self.transport.flush()
+        return FlushResult(0, 0, 0)
 
     def _job_type(self, job_type: str) -> dict[str, Any]:
         return {"jobType": facet("jobType", self.producer, processingType="BATCH",
@@ -263,6 +285,32 @@ def default_path(settings: Settings) -> Path:
     return settings.home.absolute() / "openlineage.jsonl"
 
 
+def default_outbox_path(settings: Settings) -> Path:
+    """``LOOPLINE_OPENLINEAGE_OUTBOX_PATH``, else ``openlineage-outbox.jsonl`` by the events file.
+
+    Examples:
+        >>> str(default_outbox_path(Settings(home="/tmp/ll")))
+        '/tmp/ll/openlineage-outbox.jsonl'
+    """
+    if settings.openlineage_outbox_path is not None:
+        return settings.openlineage_outbox_path.absolute()
+    return default_path(settings).with_name("openlineage-outbox.jsonl")
+
+
+def flush_outbox(settings: Settings | None = None) -> FlushResult:
+    """Re-send the OpenLineage events kept in the outbox, in order (``LOOPLINE_*`` when None).
+
+    Emissions flush the outbox on their own once the endpoint answers again; call this to
+    deliver what waits without waiting for the next run, e.g. from a scheduled job. Nothing
+    happens unless the transport is ``http``.
+
+    Examples:
+        >>> flush_outbox(Settings(openlineage_transport="none"))
+        FlushResult(delivered=0, dropped=0, remaining=0, error=None)
+    """
+    return emitter_from_settings(settings if settings is not None else Settings()).flush()
+
+
 def emitter_from_settings(settings: Settings) -> LineageEmitter:
     """The emitter ``LOOPLINE_OPENLINEAGE_*`` describe (``file`` transport by default)."""
     kind = settings.openlineage_transport
@@ -277,10 +325,15 @@ def emitter_from_settings(settings: Settings) -> LineageEmitter:
                 field="openlineage_url",
             )
         key = settings.openlineage_api_key
-        transport = HttpTransport(
+        policy = RetryPolicy(retries=settings.openlineage_retries,
+                             backoff=settings.openlineage_retry_backoff,
+                             budget=settings.openlineage_retry_budget)  # fmt: skip
+        transport = ReliableHttpTransport(
             settings.openlineage_url,
+            outbox=Outbox(default_outbox_path(settings)),
             api_key=key.get_secret_value() if key is not None else None,
             timeout=settings.openlineage_timeout,
+            policy=policy,
         )
     else:
         transport = FileTransport(settings.openlineage_path or default_path(settings))

@@ -66,7 +66,8 @@ class HttpTransport:
     """POSTs each event to ``<url>/api/v1/lineage`` (the OpenLineage API), with a bearer key.
 
     One short-lived connection per event: nothing to close, and a slow endpoint costs at most
-    ``timeout`` seconds per event.
+    ``timeout`` seconds per event (or the ``timeout`` given to :meth:`emit`). One attempt: the
+    retries and the outbox are :class:`~loopline.openlineage.delivery.ReliableHttpTransport`'s.
     """
 
     def __init__(self, url: str, *, api_key: str | None = None, timeout: float = 2.0) -> None:
@@ -77,9 +78,23 @@ class HttpTransport:
         self.timeout = timeout
 
     def emit(self, event: dict[str, Any]) -> None:
+        self.post(event)
+
+    def post(
+        self,
+        event: dict[str, Any],
+        *,
+        timeout: float | None = None,
+        client: httpx.Client | None = None,
+    ) -> None:
+        """One POST of ``event`` (through ``client`` when given, to reuse its connection).
+
+        Raises httpx's error for a failure or a non-2xx answer.
+        """
         body = json.dumps(event, allow_nan=False).encode()
-        response = httpx.post(self.endpoint, content=body, headers=self.headers,
-                              timeout=self.timeout)  # fmt: skip
+        wait = self.timeout if timeout is None else timeout
+        post = httpx.post if client is None else client.post
+        response = post(self.endpoint, content=body, headers=self.headers, timeout=wait)
         response.raise_for_status()
 
     def __repr__(self) -> str:
