@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["Decision", "DecisionBatch"]
+__all__ = ["Coded", "Decision", "DecisionBatch"]
 
 _MANY = 50_000
 
@@ -28,6 +28,40 @@ FIELDS = (
     "ranked",
     "score",
 )
+
+
+@dataclass(frozen=True, slots=True)
+class Coded:
+    """A text column as codes into the few values it can take (known when the policy compiles).
+
+    The engine keeps ``action``, ``model_action`` and ``rule`` coded alongside their object
+    arrays when every value comes from the policy itself (thresholds bands, next best actions,
+    overrides), so bulk scoring writes them as dictionary columns without converting 100,000
+    Python strings per chunk.
+
+    Examples:
+        >>> import numpy as np
+        >>> coded = Coded(np.array([0, 1, 0]), ("approve", "review"))
+        >>> coded.where(np.array([False, False, True]), "reject").values().tolist()
+        ['approve', 'review', 'reject']
+    """
+
+    codes: Any
+    vocabulary: tuple[Any, ...]
+
+    def where(self, mask: Any, value: Any) -> Coded:
+        """``value`` where ``mask`` holds, these values elsewhere (as ``np.where``)."""
+        import numpy as np
+
+        return Coded(np.where(mask, len(self.vocabulary), self.codes), (*self.vocabulary, value))
+
+    def values(self) -> Any:
+        """The column as an object array."""
+        import numpy as np
+
+        vocabulary = np.empty(len(self.vocabulary), dtype=object)
+        vocabulary[:] = list(self.vocabulary)
+        return vocabulary[self.codes]
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +110,7 @@ class DecisionBatch:
     __slots__ = (
         "_candidates",
         "action",
+        "coded",
         "control",
         "model_action",
         "outlier",
@@ -105,8 +140,11 @@ class DecisionBatch:
         ranked_index: Any = None,
         ranked_value: Any = None,
         candidates: tuple[str, ...] = (),
+        coded: dict[str, Coded] | None = None,
     ) -> None:
         self.policy_version = policy_version
+        self.coded = coded or {}
+        """``action`` / ``model_action`` / ``rule`` as :class:`Coded`, where the engine knew."""
         self.action = action
         self.rule = rule
         self.model_action = model_action

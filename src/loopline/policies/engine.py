@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from loopline.policies.batch import DecisionBatch
+from loopline.policies.batch import Coded, DecisionBatch
 from loopline.policies.conditions import (
     Predicate,
     RowPredicate,
@@ -127,23 +127,31 @@ def decide(
     columns = Columns(inputs, n)
     if score is not None:
         columns.reserved["score"] = score
+    coded_action: Coded | None = None
+    coded_rule: Coded | None = None
     if compiled.band_mins is not None:
         band = _bands(compiled.band_mins, score)
         action, rule = compiled.band_actions[band], compiled.band_rules[band]
+        coded_action = Coded(band, tuple(compiled.band_actions))
+        coded_rule = Coded(band, tuple(compiled.band_rules))
     else:
         action = _labels(outputs, labels, n)
         rule = np.full(n, "model.label", dtype=object)
+        coded_rule = Coded(np.zeros(n, dtype=np.intp), ("model.label",))
     columns.reserved["action"] = action
     ranked_index = ranked_value = None
     if compiled.candidates:
         ranked_index, ranked_value = _rank(compiled, outputs, columns, score, n)
         if compiled.band_mins is None:
             top = ranked_index[:, 0]
-            action = np.where(
-                top >= 0, _objects(compiled.candidates)[top], spec["next_best_action"]["default"]
-            )
+            default = spec["next_best_action"]["default"]
+            action = np.where(top >= 0, _objects(compiled.candidates)[top], default)
             rule = compiled.candidate_rules[top]  # -1 is the default's label, the last one
+            chosen = np.where(top >= 0, top, len(compiled.candidates))
+            coded_action = Coded(chosen, (*compiled.candidates, default))
+            coded_rule = Coded(chosen, tuple(compiled.candidate_rules))
     model_action = action
+    coded_model_action = coded_action
     outlier = np.zeros(n, bool)
     outlier_features: list[tuple[str, ...]] = [()] * n
     if "outliers" in spec:
@@ -154,16 +162,23 @@ def decide(
         if override is not None and outlier.any():
             action = np.where(outlier, override, action)
             rule = np.where(outlier, compiled.outlier_rule, rule)
+            coded_action = coded_action and coded_action.where(outlier, override)
+            coded_rule = coded_rule.where(outlier, compiled.outlier_rule)
     columns.reserved["outlier"] = outlier
     control = _control(spec.get("control"), request_keys, n, rng)
     if control.any():
         baseline = spec["control"]["action"]
         action = np.where(control, baseline, action)
         rule = np.where(control, compiled.control_rule, rule)
+        coded_action = coded_action and coded_action.where(control, baseline)
+        coded_rule = coded_rule.where(control, compiled.control_rule)
     queue = route = None
     if "routing" in spec:
         columns.reserved["action"] = action
         queue, route = _route(compiled, spec["routing"]["default"], columns, n)
+    coded = {"rule": coded_rule}
+    if coded_action is not None and coded_model_action is not None:
+        coded.update(action=coded_action, model_action=coded_model_action)
     return DecisionBatch(
         policy_version=version,
         action=action,
@@ -178,6 +193,7 @@ def decide(
         ranked_index=ranked_index,
         ranked_value=ranked_value,
         candidates=compiled.candidates,
+        coded=coded,
     )
 
 

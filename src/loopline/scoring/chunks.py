@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from loopline.errors import InvalidArgumentError
-from loopline.scoring.columns import Scored, decision_columns, new_ids, score_columns
+from loopline.scoring.columns import Scored, decision_columns, new_ids, plain, score_columns
 
 if TYPE_CHECKING:
     from loopline.policies import DecisionPolicy
@@ -93,9 +93,9 @@ def score_chunk(job: Job, predictor: ChunkPredictor, table: Any, now_ms: int) ->
     made = None
     if decision is not None:
         made = decision_columns(decision)
-        columns.update({k: made[k] for k in _DECISION_OUT})
+        columns.update({k: plain(made[k]) for k in _DECISION_OUT})
         columns["policy_score"] = made["score"]
-        columns["policy_version"] = made["policy_version"]
+        columns["policy_version"] = plain(made["policy_version"])
     link = table.column(LINK_COLUMN) if LINK_COLUMN in table.column_names else None
     if link is not None:
         columns["rescored_from"] = link

@@ -19,7 +19,7 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["Scored", "decision_columns", "new_ids", "score_columns"]
+__all__ = ["Scored", "decision_columns", "new_ids", "plain", "score_columns"]
 
 _LAYOUT: Any = None
 DECISION_FIELDS = (
@@ -114,6 +114,20 @@ def _text(values: Any, n: int) -> Any:
     return pa.array(values, type=pa.string())
 
 
+def _coded(batch: Any, name: str, n: int) -> Any:
+    """A decision's text column: a dictionary array where the engine kept it coded."""
+    import numpy as np
+    import pyarrow as pa
+
+    coded = batch.coded.get(name) if getattr(batch, "coded", None) else None
+    if coded is None:
+        return _text(getattr(batch, name), n)
+    return pa.DictionaryArray.from_arrays(
+        pa.array(np.asarray(coded.codes, dtype=np.int32)),
+        pa.array(list(coded.vocabulary), pa.string()),
+    )
+
+
 def _ranked(batch: Any, n: int) -> Any:
     import numpy as np
     import pyarrow as pa
@@ -146,21 +160,37 @@ def _features(batch: Any, n: int) -> Any:
 
 
 def decision_columns(batch: Any) -> dict[str, Any]:
-    """The columns of a :class:`~loopline.policies.DecisionBatch`, in ``to_rows`` key order."""
+    """The columns of a :class:`~loopline.policies.DecisionBatch`, in ``to_rows`` key order.
+
+    ``action``, ``rule``, ``model_action`` (where the engine kept them coded) and
+    ``policy_version`` are dictionary arrays: cheap to build and written to Parquet as they are.
+    :func:`plain` turns them into string columns for callers that want plain text.
+    """
     import numpy as np
     import pyarrow as pa
 
     n = len(batch)
     return {
-        "action": _text(batch.action, n),
-        "rule": _text(batch.rule, n),
+        "action": _coded(batch, "action", n),
+        "rule": _coded(batch, "rule", n),
         "queue": _text(batch.queue, n),
         "route": _text(batch.route, n),
-        "model_action": _text(batch.model_action, n),
+        "model_action": _coded(batch, "model_action", n),
         "control": pa.array(np.asarray(batch.control, dtype=bool)),
         "outlier": pa.array(np.asarray(batch.outlier, dtype=bool)),
         "outlier_features": _features(batch, n),
         "ranked": _ranked(batch, n),
         "score": pa.nulls(n, pa.float64()) if batch.score is None else _nan_to_null(batch.score),
-        "policy_version": pa.repeat(pa.scalar(batch.policy_version, pa.string()), n),
+        "policy_version": pa.DictionaryArray.from_arrays(
+            pa.array(np.zeros(n, dtype=np.int32)), pa.array([batch.policy_version], pa.string())
+        ),
     }
+
+
+def plain(column: Any) -> Any:
+    """``column`` with a dictionary type decoded to its value type; anything else as it is."""
+    import pyarrow as pa
+
+    if pa.types.is_dictionary(column.type):
+        return column.cast(column.type.value_type)
+    return column
