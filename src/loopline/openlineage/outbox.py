@@ -5,7 +5,8 @@ Several processes (trainers, a server) may share one outbox, so two locks guard 
 ``<outbox>.flush.lock``, held for a whole flush, so that only one process or thread sends from
 the outbox at a time and no event goes out twice. Appending never waits for a flush. Delivered
 events leave the file in batches: a process killed mid-flush re-sends at most one batch
-(delivery is at least once).
+(delivery is at least once). Windows has no ``flock``: there, only the threads of one process
+are kept apart, so one process at a time should use an outbox.
 
 Examples:
     >>> import tempfile
@@ -23,10 +24,10 @@ Examples:
 
 from __future__ import annotations
 
-import fcntl
 import json
 import logging
 import os
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -36,6 +37,9 @@ from pathlib import Path
 from typing import Any
 
 from loopline.openlineage.retry import LineageDeliveryError
+
+if sys.platform != "win32":
+    import fcntl
 
 __all__ = ["FlushResult", "Outbox"]
 
@@ -58,24 +62,35 @@ class Outbox:
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
-        self._flushing = threading.Lock()
+        # flock keeps processes apart; these keep this process's threads apart (and all of
+        # them apart on Windows)
+        self._threads = {".lock": threading.Lock(), ".flush.lock": threading.Lock()}
 
     def __repr__(self) -> str:
         return f"Outbox({str(self.path)!r})"
 
     @contextmanager
     def _locked(self, suffix: str, *, wait: bool = True) -> Iterator[bool]:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(f"{self.path}{suffix}", os.O_RDWR | os.O_CREAT, 0o644)
+        """Hold the lock ``<outbox><suffix>``; yields False when ``wait`` is off and it is taken."""
+        threads = self._threads[suffix]
+        if not threads.acquire(blocking=wait):
+            yield False
+            return
         try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(f"{self.path}{suffix}", os.O_RDWR | os.O_CREAT, 0o644)
             try:
-                fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
-            except BlockingIOError:
-                yield False
-                return
-            yield True
+                if sys.platform != "win32":
+                    try:
+                        fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+                    except BlockingIOError:
+                        yield False
+                        return
+                yield True
+            finally:
+                os.close(fd)  # closing the descriptor releases the flock
         finally:
-            os.close(fd)  # closing the descriptor releases the lock
+            threads.release()
 
     def append(self, event: dict[str, Any]) -> None:
         """Add ``event`` after every event already waiting."""
@@ -131,15 +146,10 @@ class Outbox:
         ones stay, in order) or once ``clock()`` passes ``deadline``. An event ``send`` refuses
         for good is dropped with a warning. When another flush is running, returns at once.
         """
-        if not self._flushing.acquire(blocking=False):
-            return FlushResult(0, 0, self.pending())
-        try:
-            with self._locked(".flush.lock", wait=False) as owned:
-                if not owned:
-                    return FlushResult(0, 0, self.pending())
-                return self._flush(send, deadline, clock)
-        finally:
-            self._flushing.release()
+        with self._locked(".flush.lock", wait=False) as owned:
+            if not owned:
+                return FlushResult(0, 0, self.pending())
+            return self._flush(send, deadline, clock)
 
     def _flush(
         self,
