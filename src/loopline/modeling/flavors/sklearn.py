@@ -83,6 +83,10 @@ class SklearnFlavor(Flavor):
                     flavor=self.name,
                     untrusted_types=refused,
                 ) from None
+        # Always, trusted=True included: trust widens the types, never skips the bounds checks.
+        from loopline.modeling.flavors.tree_checks import check_trees  # NumPy: loading only
+
+        check_trees(model, source=path.name)
         proba = model.predict_proba if hasattr(model, "predict_proba") else None
         return LoadedModel(
             model, flavor=self.name, meta=meta, predict=model.predict, predict_proba=proba

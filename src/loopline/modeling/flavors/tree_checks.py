@@ -1,0 +1,558 @@
+"""Bounds checks on the decision trees inside a loaded scikit-learn model.
+
+skops rebuilds scikit-learn's ``Tree`` and HistGradientBoosting's ``TreePredictor`` from the
+node arrays in the file, as they are, and scikit-learn's compiled prediction code follows those
+arrays without bounds checks (skops says so in ``UNTRUSTED_TYPE_REASONS``): a child index past
+the end, a cycle or a feature past the input's width loads fine, then ``predict`` crashes the
+process or reads memory it should not. :func:`check_trees` finds every tree reachable from a
+loaded model and checks, with NumPy over all of them at once, what that code relies on:
+
+- every node is a leaf or has two children, both in range and after it (scikit-learn numbers
+  children after their parent, which rules out cycles), and every node but the root has exactly
+  one parent;
+- an internal node's feature is in ``[0, n_features_in_)`` of every estimator holding the tree
+  (the width its input check enforces; a holder without ``n_features_in_`` checks no width and
+  is refused), its threshold a number or ``+inf`` (the split that sends only missing values one
+  way);
+- a ``Tree``'s ``node_count`` is its arrays' length and its ``max_depth`` at least its depth
+  (``decision_path`` sizes a buffer by it);
+- a ``TreePredictor``'s categorical splits name a bitset row that exists, on a feature the
+  estimator's binner knows as categorical;
+- forests, gradient boosting and isolation forests, which call their trees without the input
+  check, hold trees exactly as wide as what they check; gradient boosting's ``estimators_`` has
+  one column per column of its initial raw prediction (``predict_stages`` writes there unchecked).
+
+Examples:
+    >>> from sklearn.datasets import load_iris
+    >>> from sklearn.ensemble import RandomForestClassifier
+    >>> X, y = load_iris(return_X_y=True)
+    >>> forest = RandomForestClassifier(n_estimators=5, random_state=0).fit(X, y)
+    >>> check_trees(forest, source="iris.skops")
+    5
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from loopline.errors import InvalidStateError
+
+__all__ = ["MAX_NESTING", "check_trees"]
+
+MAX_NESTING = 200
+"""How deep :func:`check_trees` follows attributes and containers before refusing the model."""
+
+_ATOMS = (str, bytes, bytearray, int, float, complex, type(None), np.generic, np.dtype, type)
+# What the walk does with an object, decided once per type (isinstance on ABCs is slow).
+_SKIP, _TREE, _PREDICTOR, _ARRAY, _MAPPING, _SEQUENCE, _SET, _OBJECT, _ENSEMBLE = range(1, 10)
+_Path = tuple[Any, Any] | None
+_LEVELS = 64  # levels walked with NumPy before a deeper tree is left to compute_node_depths
+_BITSET_WORDS = 8  # 256 categories per bitset row: 8 uint32 words (scikit-learn's layout)
+
+
+@dataclass(frozen=True)
+class _Found:
+    """A tree, or an ensemble that calls trees without checking its input, and where it is."""
+
+    obj: Any
+    link: _Path
+    holder: Any
+
+    @property
+    def path(self) -> str:
+        return _spell(self.link) or "the model"
+
+
+@dataclass(frozen=True)
+class _Batch:
+    """Several trees' nodes, concatenated: node ``g`` of the table belongs to the tree whose
+    nodes span ``[start[g], end[g])``; ``offsets[i]`` is tree i's root."""
+
+    table: NDArray[Any]
+    offsets: NDArray[np.int64]
+    start: NDArray[np.int64]
+    end: NDArray[np.int64]
+
+    def per_node(self, values: list[int]) -> NDArray[np.int64]:
+        """A per-tree value repeated for each of the tree's nodes."""
+        return np.repeat(np.asarray(values, dtype=np.int64), self.end[self.offsets] - self.offsets)
+
+    def locate(self, index: int) -> tuple[int, int]:
+        """(tree, node within it) of the table's node ``index``."""
+        tree = int(np.searchsorted(self.offsets, index, side="right")) - 1
+        return tree, index - int(self.offsets[tree])
+
+
+def check_trees(model: Any, *, source: str) -> int:
+    """Check every tree reachable from ``model``; return how many were checked.
+
+    ``source`` names the file in the error. Raises :class:`~loopline.errors.InvalidStateError`
+    naming the estimator path (such as ``estimators_[3].tree_``) and the first bad node.
+    """
+    from sklearn.ensemble import IsolationForest
+    from sklearn.ensemble._forest import BaseForest
+    from sklearn.ensemble._gb import BaseGradientBoosting
+    from sklearn.ensemble._hist_gradient_boosting.predictor import TreePredictor
+    from sklearn.tree._tree import Tree
+
+    ensemble_types = (BaseForest, BaseGradientBoosting, IsolationForest)
+    trees, predictors, ensembles = _walk(model, Tree, TreePredictor, ensemble_types, source)
+    _check_sklearn_trees(trees, source)
+    _check_predictors(predictors, source)
+    for found in ensembles:
+        _check_ensemble(found, Tree, source)
+    return len({id(found.obj) for found in trees + predictors})
+
+
+def _walk(
+    model: Any, tree_type: type, predictor_type: type, ensemble_types: tuple[type, ...], source: str
+) -> tuple[list[_Found], list[_Found], list[_Found]]:
+    """Every Tree, TreePredictor and unchecked-input ensemble in ``model``, in attribute order.
+
+    Paths are kept as (parent, step) links and spelled out only when reported: a forest has
+    thousands of attributes, and formatting each one's path cost more than the checks.
+    """
+    found: dict[int, list[_Found]] = {_TREE: [], _PREDICTOR: [], _ENSEMBLE: []}
+    kinds: dict[type, int] = {}
+
+    def kind_of(cls: type) -> int:
+        kinds[cls] = _kind(cls, tree_type, predictor_type, ensemble_types)
+        return kinds[cls]
+
+    seen: set[int] = set()
+    held: set[tuple[int, int]] = set()
+    stack: list[tuple[Any, _Path, Any, int]] = [(model, None, None, 0)]
+    while stack:
+        obj, path, holder, depth = stack.pop()
+        kind = kinds.get(type(obj)) or kind_of(type(obj))
+        if kind in (_TREE, _PREDICTOR):
+            # Once per holder, not once: skops keeps shared references, and a tree shared with
+            # a narrower estimator must be checked against that one's width too.
+            if (id(obj), id(holder)) not in held:
+                held.add((id(obj), id(holder)))
+                found[kind].append(_Found(obj, path, holder))
+            continue
+        if kind == _SKIP or id(obj) in seen:
+            continue
+        seen.add(id(obj))
+        if depth > MAX_NESTING:
+            reason = f"it nests objects more than {MAX_NESTING} levels deep"
+            raise _refusal(source, _spell(path) or "the model", reason)
+        steps: Any = ()
+        if kind == _ARRAY:
+            steps = np.ndenumerate(obj) if obj.dtype == object else ()
+        elif kind == _MAPPING:
+            steps = (((key,), value) for key, value in obj.items())
+        elif kind == _SEQUENCE:
+            steps = (((i,), item) for i, item in enumerate(obj))
+        elif kind == _SET:
+            steps = ((("...",), item) for item in obj)
+        else:
+            attributes = getattr(obj, "__dict__", None)
+            steps = attributes.items() if isinstance(attributes, dict) else ()
+            if kind == _ENSEMBLE:
+                found[_ENSEMBLE].append(_Found(obj, path, holder))
+            holder = obj
+        children = []
+        for step, child in steps:
+            child_kind = kinds.get(type(child)) or kind_of(type(child))
+            if child_kind == _SKIP or (child_kind == _ARRAY and child.dtype != object):
+                continue
+            children.append((child, (path, step), holder, depth + 1))
+        stack.extend(reversed(children))
+    return found[_TREE], found[_PREDICTOR], found[_ENSEMBLE]
+
+
+def _kind(cls: type, tree_type: type, predictor_type: type, ensembles: tuple[type, ...]) -> int:
+    if issubclass(cls, _ATOMS) or issubclass(cls, ModuleType):
+        return _SKIP
+    checks = (
+        (tree_type, _TREE),
+        (predictor_type, _PREDICTOR),
+        (np.ndarray, _ARRAY),
+        (dict, _MAPPING),
+        (list | tuple, _SEQUENCE),
+        (set | frozenset, _SET),
+        (ensembles, _ENSEMBLE),
+    )
+    return next((kind for types, kind in checks if issubclass(cls, types)), _OBJECT)
+
+
+def _spell(path: _Path) -> str:
+    """``estimators_[3, 0].tree_`` from the (parent, step) links: a name or an index tuple."""
+    steps: list[str] = []
+    while path is not None:
+        path, step = path
+        if isinstance(step, str):
+            steps.append(f".{step}")
+        else:
+            steps.append(f"[{', '.join(str(s) if isinstance(s, int) else repr(s) for s in step)}]")
+    return "".join(reversed(steps)).lstrip(".")
+
+
+def _check_sklearn_trees(found: list[_Found], source: str) -> None:
+    """``sklearn.tree._tree.Tree``: the arrays behind ``apply``, ``predict`` and friends."""
+    if not found:
+        return
+    for item in found:
+        width = _holder_width(item, source)
+        if int(item.obj.n_features) != width:
+            reason = f"it splits {item.obj.n_features} features but its estimator takes {width}"
+            raise _refusal(source, item.path, reason)
+    found = [group[0] for group in _by_tree(found)]
+    nodes: list[NDArray[Any]] = []
+    widths: list[int] = []
+    for item in found:
+        tree = item.obj
+        count, capacity = int(tree.node_count), int(tree.capacity)
+        # Checked before any array is read: sklearn wraps its buffer with node_count rows.
+        if count < 1 or count != capacity:
+            reason = f"node_count {count} does not match its {capacity} nodes"
+            raise _refusal(source, item.path, reason)
+        state = tree.__getstate__()
+        if state["values"].shape[0] != count:
+            raise _refusal(source, item.path, "its value array does not have node_count rows")
+        nodes.append(state["nodes"])
+        widths.append(int(tree.n_features))
+    batch = _batch(nodes)
+    table = batch.table
+    left = np.asarray(table["left_child"], dtype=np.int64)
+    right = np.asarray(table["right_child"], dtype=np.int64)
+    leaf = (left == -1) & (right == -1)
+    to_left, to_right = left + batch.start, right + batch.start
+    problem = _structure_problem(batch, to_left, to_right, leaf)
+    if problem is None:
+        problem = _split_problem(
+            batch, leaf, np.asarray(table["feature"], dtype=np.int64), table["threshold"], widths
+        )
+    if problem is not None:
+        index, reason = problem
+        _raise_at(found, batch, index, reason, source)
+    declared = np.asarray([int(item.obj.max_depth) for item in found], dtype=np.int64)
+    deep = _too_deep(found, batch, to_left, to_right, leaf, declared)
+    if deep is not None:
+        tree, depth = deep
+        reason = f"it is {depth} deep or more but says max_depth {declared[tree]}"
+        raise _refusal(source, found[tree].path, reason)
+
+
+def _check_predictors(found: list[_Found], source: str) -> None:
+    """HistGradientBoosting's ``TreePredictor``: the arrays behind its raw predictions."""
+    if not found:
+        return
+    from sklearn.ensemble._hist_gradient_boosting.common import PREDICTOR_RECORD_DTYPE
+
+    nodes: list[NDArray[Any]] = []
+    widths: list[int] = []
+    bitset_rows: list[int] = []
+    categorical: list[NDArray[np.bool_] | None] = []
+    groups = _by_tree(found)
+    found = [group[0] for group in groups]
+    for item, group in zip(found, groups, strict=True):
+        predictor = item.obj
+        width = min(_holder_width(holder, source) for holder in group)
+        table = getattr(predictor, "nodes", None)
+        if not isinstance(table, np.ndarray) or table.ndim != 1 or len(table) < 1:
+            raise _refusal(source, item.path, "its nodes are not a non-empty 1-D array")
+        if table.dtype != PREDICTOR_RECORD_DTYPE:
+            raise _refusal(source, item.path, f"its nodes have dtype {table.dtype}")
+        rows = []
+        for name in ("raw_left_cat_bitsets", "binned_left_cat_bitsets"):
+            bitsets = getattr(predictor, name, None)
+            if not isinstance(bitsets, np.ndarray) or bitsets.ndim != 2:
+                raise _refusal(source, item.path, f"its {name} is not a 2-D array")
+            if bitsets.shape[1] != _BITSET_WORDS or bitsets.dtype != np.uint32:
+                raise _refusal(
+                    source, item.path, f"its {name} is not {_BITSET_WORDS} uint32 words a row"
+                )
+            rows.append(bitsets.shape[0])
+        nodes.append(table)
+        widths.append(width)
+        bitset_rows.append(min(rows))
+        categorical.append(_categorical_mask([holder.holder for holder in group]))
+    batch = _batch(nodes)
+    table = batch.table
+    leaf = table["is_leaf"] != 0
+    left = np.asarray(table["left"], dtype=np.int64)
+    right = np.asarray(table["right"], dtype=np.int64)
+    to_left, to_right = left + batch.start, right + batch.start
+    problem = _structure_problem(batch, to_left, to_right, leaf)
+    if problem is None:
+        feature = np.asarray(table["feature_idx"], dtype=np.int64)
+        is_categorical = ~leaf & (table["is_categorical"] != 0)
+        threshold = np.where(is_categorical, 0.0, table["num_threshold"])
+        problem = _split_problem(batch, leaf, feature, threshold, widths)
+        if problem is None:
+            problem = _categorical_problem(
+                batch, feature, is_categorical, table["bitset_idx"], bitset_rows, categorical
+            )
+    if problem is not None:
+        index, reason = problem
+        _raise_at(found, batch, index, reason, source)
+
+
+def _batch(nodes: list[NDArray[Any]]) -> _Batch:
+    counts = np.asarray([len(n) for n in nodes], dtype=np.int64)
+    ends = np.cumsum(counts)
+    offsets = ends - counts
+    # Bytes, not records: NumPy concatenates structured arrays field by field (~4x slower).
+    raw = np.concatenate([np.ascontiguousarray(n).view(np.uint8) for n in nodes])
+    table = raw.view(nodes[0].dtype)
+    start = np.repeat(offsets, counts)
+    return _Batch(table=table, offsets=offsets, start=start, end=np.repeat(ends, counts))
+
+
+def _structure_problem(
+    batch: _Batch, to_left: NDArray[np.int64], to_right: NDArray[np.int64], leaf: NDArray[np.bool_]
+) -> tuple[int, str] | None:
+    """Children in range and after their parent; one parent for every node but the root.
+
+    ``to_left`` and ``to_right`` are the children's positions in the batch (index + start).
+    """
+    here = np.arange(len(leaf), dtype=np.int64)
+    in_range = to_left > here  # in place from here on: this runs over every node of a forest
+    in_range &= to_left < batch.end
+    in_range &= to_right > here
+    in_range &= to_right < batch.end
+    bad = np.logical_or(leaf, in_range, out=in_range)
+    np.logical_not(bad, out=bad)
+    if bad.any():
+        index = int(np.argmax(bad))
+        start, end = batch.start[index], batch.end[index]
+        reason = (
+            f"children ({to_left[index] - start}, {to_right[index] - start}) are neither "
+            f"both -1 nor both in ({index - start}, {end - start})"
+        )
+        return index, reason
+    internal = ~leaf
+    parents = np.bincount(
+        np.concatenate((to_left[internal], to_right[internal])), minlength=len(leaf)
+    )
+    parents[batch.offsets] += 1  # a root has no parent: count it as one to test all at once
+    if (parents != 1).any():
+        index = int(np.argmax(parents != 1))
+        return index, f"it has {parents[index]} parents (a tree gives every node one)"
+    return None
+
+
+def _too_deep(
+    found: list[_Found],
+    batch: _Batch,
+    to_left: NDArray[np.int64],
+    to_right: NDArray[np.int64],
+    leaf: NDArray[np.bool_],
+    declared: NDArray[np.int64],
+) -> tuple[int, int] | None:
+    """(tree, depth) of the first tree deeper than its ``max_depth``, which ``decision_path``
+    sizes its buffer by. Level by level over all trees at once; past ``_LEVELS`` levels (a
+    crafted chain), scikit-learn's own linear ``compute_node_depths`` for the trees left."""
+    limit = batch.per_node(list(declared))
+    frontier = batch.offsets
+    level, lowest = 0, int(declared.min())
+    while frontier.size and level < _LEVELS:
+        if level > lowest:
+            deep = limit[frontier] < level
+            if deep.any():
+                return batch.locate(int(frontier[np.argmax(deep)]))[0], level
+        inner = frontier[~leaf[frontier]]
+        frontier = np.concatenate((to_left[inner], to_right[inner]))
+        level += 1
+    for tree in np.unique(np.searchsorted(batch.offsets, frontier, side="right") - 1):
+        depth = int(found[tree].obj.compute_node_depths().max()) - 1
+        if depth > declared[tree]:
+            return int(tree), depth
+    return None
+
+
+def _split_problem(
+    batch: _Batch,
+    leaf: NDArray[np.bool_],
+    feature: NDArray[np.int64],
+    threshold: NDArray[np.float64],
+    widths: list[int],
+) -> tuple[int, str] | None:
+    """Internal nodes split a feature of the input, on a threshold that is a number or +inf."""
+    width = batch.per_node(widths)
+    bad_feature = ~leaf & ((feature < 0) | (feature >= width))
+    bad_threshold = ~leaf & (np.isnan(threshold) | (threshold == -np.inf))
+    bad = bad_feature | bad_threshold
+    if not bad.any():
+        return None
+    index = int(np.argmax(bad))
+    if bad_feature[index]:
+        return index, f"feature {feature[index]} is outside [0, {width[index]})"
+    return index, f"threshold {threshold[index]} is not a number or +inf"
+
+
+def _categorical_problem(
+    batch: _Batch,
+    feature: NDArray[np.int64],
+    is_categorical: NDArray[np.bool_],
+    bitset_idx: NDArray[Any],
+    bitset_rows: list[int],
+    categorical: list[NDArray[np.bool_] | None],
+) -> tuple[int, str] | None:
+    """A categorical split names a bitset row that exists, on a feature binned as categorical."""
+    if not is_categorical.any():
+        return None
+    rows = batch.per_node(bitset_rows)
+    bad_row = is_categorical & (bitset_idx.astype(np.int64) >= rows)
+    known = np.zeros(len(feature), dtype=bool)
+    for i, mask in enumerate(categorical):
+        if mask is None:
+            continue
+        start, stop = batch.offsets[i], batch.end[batch.offsets[i]]
+        own = feature[start:stop]
+        inside = (own >= 0) & (own < len(mask))
+        known[start:stop][inside] = mask[own[inside]]
+    bad = bad_row | (is_categorical & ~known)
+    if not bad.any():
+        return None
+    index = int(np.argmax(bad))
+    if bad_row[index]:
+        return index, f"bitset row {bitset_idx[index]} is outside [0, {rows[index]})"
+    return index, f"it splits feature {feature[index]} as categorical; the binner does not"
+
+
+def _categorical_mask(holders: list[Any]) -> NDArray[np.bool_] | None:
+    """The features every HistGradientBoosting holding a predictor bins as categorical."""
+    masks: list[NDArray[Any]] = []
+    for holder in holders:
+        mask = getattr(getattr(holder, "_bin_mapper", None), "is_categorical_", None)
+        if not isinstance(mask, np.ndarray) or mask.ndim != 1:
+            return None
+        masks.append(mask)
+    size = min(len(mask) for mask in masks)
+    combined: NDArray[np.bool_] = np.logical_and.reduce([mask[:size] != 0 for mask in masks])
+    return combined
+
+
+def _by_tree(found: list[_Found]) -> list[list[_Found]]:
+    """Occurrences grouped by tree, in order of first sight; each tree's nodes are checked once."""
+    groups: dict[int, list[_Found]] = {}
+    for item in found:
+        groups.setdefault(id(item.obj), []).append(item)
+    return list(groups.values())
+
+
+def _check_ensemble(found: _Found, tree_type: Any, source: str) -> None:
+    """Forests, gradient boosting, isolation forests call their trees' code on checked input."""
+    from sklearn.ensemble import IsolationForest
+    from sklearn.ensemble._gb import BaseGradientBoosting
+
+    model = found.obj
+    if not hasattr(model, "estimators_"):
+        return  # not fitted: nothing runs its trees
+    width = _width(model)
+    if width is None:
+        raise _refusal(source, found.path, "it has no integer n_features_in_")
+    members = getattr(model, "estimators_", None)
+    boosting = isinstance(model, BaseGradientBoosting)
+    if boosting and not (isinstance(members, np.ndarray) and members.ndim == 2):
+        raise _refusal(source, _join(found.link, "estimators_"), "it is not a 2-D array")
+    if not isinstance(members, list | tuple | np.ndarray):
+        raise _refusal(source, _join(found.link, "estimators_"), "it is not a sequence")
+    subsets = getattr(model, "estimators_features_", None)
+    shape = np.shape(members)
+    isolation = isinstance(model, IsolationForest)
+    for position, member in enumerate(np.ravel(np.asarray(members, dtype=object))):
+        tree: Any = getattr(member, "tree_", None)
+        if not isinstance(tree, tree_type):
+            reason = "it holds no decision tree in tree_"
+            raise _refusal(source, _member(found, shape, position), reason)
+        expected = width
+        if isolation:
+            subset = _subset_width(subsets, position, width)
+            if subset is None:
+                reason = "its feature subset is missing or wider than X"
+                raise _refusal(source, _member(found, shape, position), reason)
+            expected = subset
+        if tree.n_features != expected:
+            path = f"{_member(found, shape, position)}.tree_"
+            raise _refusal(source, path, f"it splits {tree.n_features} features, not {expected}")
+    if boosting:
+        _check_boosting_columns(found, width, source)
+
+
+def _check_boosting_columns(found: _Found, width: int, source: str) -> None:
+    """``predict_stages`` adds tree k of a stage to column k of the initial raw prediction."""
+    model = found.obj
+    columns = model.estimators_.shape[1]
+    if columns != getattr(model, "n_trees_per_iteration_", None):
+        raise _refusal(
+            source, _join(found.link, "estimators_"), "its columns are not n_trees_per_iteration_"
+        )
+    if model.init_ == "zero" or model.estimators_.shape[0] == 0:
+        return
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            raw = model._raw_predict_init(np.zeros((1, width), dtype=np.float32))
+    except Exception as exc:  # any failure: the width cannot be vouched for
+        raise _refusal(
+            source, _join(found.link, "init_"), f"its prediction on a row of zeros failed: {exc}"
+        ) from None
+    if np.ndim(raw) != 2 or np.shape(raw)[1] != columns:
+        raise _refusal(
+            source,
+            _join(found.link, "init_"),
+            f"its raw prediction has shape {np.shape(raw)[1:]}, not ({columns},)",
+        )
+
+
+def _member(found: _Found, shape: tuple[int, ...], position: int) -> str:
+    cell = ", ".join(str(int(i)) for i in np.unravel_index(position, shape))
+    return _join(found.link, f"estimators_[{cell}]")
+
+
+def _subset_width(subsets: Any, position: int, width: int) -> int | None:
+    try:
+        size = int(np.asarray(subsets[position]).size)
+    except (TypeError, IndexError, KeyError):
+        return None
+    return size if size <= width else None
+
+
+def _holder_width(item: _Found, source: str) -> int:
+    """The input width the estimator holding a tree checks: its ``n_features_in_``."""
+    width = _width(item.holder)
+    if width is None:
+        raise _refusal(
+            source,
+            item.path,
+            "the estimator holding it has no integer n_features_in_ to bound its features",
+        )
+    return width
+
+
+def _width(estimator: Any) -> int | None:
+    width = getattr(estimator, "n_features_in_", None)
+    if isinstance(width, bool) or not isinstance(width, int | np.integer) or width < 0:
+        return None
+    return int(width)
+
+
+def _raise_at(found: list[_Found], batch: _Batch, index: int, reason: str, source: str) -> None:
+    tree, node = batch.locate(index)
+    raise _refusal(source, found[tree].path, reason, node=node)
+
+
+def _join(link: _Path, name: str) -> str:
+    return _spell((link, name))
+
+
+def _refusal(source: str, path: str, reason: str, *, node: int | None = None) -> InvalidStateError:
+    where = path if node is None else f"{path}, node {node}"
+    return InvalidStateError(
+        f"Refusing to load {source}: at {where}, {reason}. scikit-learn's compiled tree code "
+        "would follow this without bounds checks (a crash or an out-of-bounds read).",
+        flavor="sklearn",
+        estimator=path,
+        node=node,
+    )
