@@ -49,8 +49,9 @@ def test_mixed_window_reads_one_shape(
     live.flush()
     typed_ids, path = _typed(tmp_path, base + 2, proba=True)
     regress_ids, _ = _typed(tmp_path, base + 3, proba=False)
-    assert path.name.endswith("-typed.parquet")
-    assert pa.types.is_struct(pa.parquet.read_schema(path).field("inputs").type)
+    assert path.name.endswith("-typed.arrow")
+    with pa.OSFile(str(path)) as segment:
+        assert pa.types.is_struct(pa.ipc.open_file(segment).schema.field("inputs").type)
     log.log_outcomes(
         [OutcomeRecord(typed_ids[1], label=1, value=5.0), OutcomeRecord(sealed, label=0)]
     )
@@ -83,4 +84,31 @@ def test_mixed_window_reads_one_shape(
     window = log.read_predictions("churn", start=base + 2, end=base + 3, with_outcomes=False)
     assert window.column("prediction_id").to_pylist() == typed_ids
     live.close()
+    log.close()
+
+
+def test_typed_parquet_segments_of_earlier_versions_are_still_read(tmp_path: Path) -> None:
+    import pyarrow.parquet as pq
+
+    base = now_ms()
+    new, arrow = _typed(tmp_path, base + 1, proba=True)
+    old, _ = _typed(tmp_path, base, proba=True)
+    (older,) = [p for p in arrow.parent.glob("part-*.arrow") if p != arrow]
+    with pa.OSFile(str(older)) as source:
+        table = pa.ipc.open_file(source).read_all()
+    pq.write_table(table, older.with_name(older.name.replace("-typed.arrow", "-typed.parquet")))
+    older.unlink()  # as an earlier version left it: a typed Parquet segment
+    log = EventLog(tmp_path)
+    window = log.read_predictions("churn", with_outcomes=False)
+    assert window.column("prediction_id").to_pylist() == [*old, *new]
+    inputs = [json.loads(v) for v in window.column("inputs").to_pylist()]
+    assert (
+        inputs[:3]
+        == inputs[3:]
+        == [
+            {"age": 41, "city": "a", "x": 0.5},
+            {"age": 52, "city": None, "x": None},
+            {"age": None, "city": "c", "x": 1.0},
+        ]
+    )
     log.close()

@@ -25,7 +25,7 @@ from loopline.eventlog.encode import date_of
 from loopline.eventlog.journal import list_journals, read_complete
 from loopline.eventlog.schema import PARTITIONS, partitioning_schema, require_pyarrow, stored
 from loopline.eventlog.seal import parse_journal, to_stored
-from loopline.eventlog.typed import is_typed, to_json_payloads
+from loopline.eventlog.typed import is_typed, segment_format, to_json_payloads
 
 __all__ = ["OUTCOME_JOINED", "latest_outcomes", "read_table", "to_ms", "window_filter"]
 
@@ -118,10 +118,9 @@ def read_table(
         parts.append(rows if expr is None else rows.filter(expr))
     base = root / table
     depth = "/".join("*" for _ in PARTITIONS[table])
+    found = [*base.glob(f"{depth}/part-*.parquet"), *base.glob(f"{depth}/part-*.arrow")]
     files = [
-        str(p)
-        for p in sorted(base.glob(f"{depth}/part-*.parquet"))
-        if p.name[5:-8] not in seen and _keep(p, table, bounds or {})
+        str(p) for p in sorted(found) if p.name[5:-8] not in seen and _keep(p, table, bounds or {})
     ]
     typed = [f for f in files if is_typed(f)]
     plain = [f for f in files if not is_typed(f)]
@@ -130,17 +129,21 @@ def read_table(
         parts.append(segment.select(stored(table).names).cast(stored(table)))
     for typed_file in typed:  # each its own struct types: read one by one, payloads made JSON
         parts.append(
-            to_json_payloads(_dataset(pa, [typed_file], table, base).to_table(filter=expr))
+            to_json_payloads(
+                _dataset(pa, [typed_file], table, base, segment_format(typed_file)).to_table(
+                    filter=expr
+                )
+            )
         )
     if not parts:
         return stored(table).empty_table()
     return pa.concat_tables(parts)
 
 
-def _dataset(pa: Any, files: list[str], table: str, base: Path) -> Any:
+def _dataset(pa: Any, files: list[str], table: str, base: Path, format: str = "parquet") -> Any:
     return pa.dataset.dataset(
         files,
-        format="parquet",
+        format=format,
         partitioning=pa.dataset.HivePartitioning(
             partitioning_schema(table), segment_encoding="uri"
         ),

@@ -1,7 +1,8 @@
-"""Typed prediction segments: ``inputs``, ``outputs`` and ``decision`` as Parquet struct columns.
+"""Typed prediction segments: ``inputs``, ``outputs`` and ``decision`` as struct columns.
 
-Bulk scoring writes its chunks as *typed* segments (``part-<id>-typed.parquet``): the three
-payload columns hold one struct per row (a field per input column, per output, per decision
+Bulk scoring writes its chunks as *typed* segments (``part-<id>-typed.arrow``, Arrow IPC files
+with LZ4-compressed buffers; ``part-<id>-typed.parquet`` from earlier versions is read too): the
+three payload columns hold one struct per row (a field per input column, per output, per decision
 field) instead of JSON text, so a run spends no time encoding JSON. Every read turns them back
 into the documented shape, JSON text with the same keys as a record the server logs (NaN and
 infinities as null), so a window mixing journals, JSON segments and typed segments reads as one.
@@ -21,18 +22,34 @@ from typing import Any
 
 from loopline.eventlog.schema import require_pyarrow, stored
 
-__all__ = ["PAYLOADS", "TYPED_SUFFIX", "encode_json", "is_typed", "to_json_payloads"]
+__all__ = [
+    "PAYLOADS", "TYPED_PARQUET_SUFFIX", "TYPED_SUFFIX", "encode_json", "is_typed",
+    "segment_format", "to_json_payloads",
+]  # fmt: skip
 
-TYPED_SUFFIX = "-typed.parquet"
-"""How the file name of a typed segment ends."""
+TYPED_SUFFIX = "-typed.arrow"
+"""How the file name of a typed segment ends (an Arrow IPC file)."""
+
+TYPED_PARQUET_SUFFIX = "-typed.parquet"
+"""How a typed segment written as Parquet (before Arrow IPC) ends; still read."""
 
 PAYLOADS = ("inputs", "outputs", "decision")
 """The prediction columns a typed segment may hold as structs."""
 
 
 def is_typed(name: str) -> bool:
-    """Whether the segment file ``name`` is a typed segment."""
-    return name.endswith(TYPED_SUFFIX)
+    """Whether the segment file ``name`` is a typed segment.
+
+    Examples:
+        >>> [is_typed(f"part-1{end}") for end in ("-typed.arrow", "-typed.parquet", ".parquet")]
+        [True, True, False]
+    """
+    return name.endswith((TYPED_SUFFIX, TYPED_PARQUET_SUFFIX))
+
+
+def segment_format(name: str) -> str:
+    """The ``pyarrow.dataset`` format of the segment file ``name``: ``ipc`` or ``parquet``."""
+    return "ipc" if name.endswith(".arrow") else "parquet"
 
 
 def _polars() -> Any:
