@@ -99,9 +99,9 @@ def log_table(
         {
             "prediction_id": scored.ids,
             "deployment": pa.repeat(pa.scalar(deployment), n),
-            "model_name": pa.repeat(pa.scalar(model_name), n),
+            "model_name": _constant(model_name, n),
             "model_version": pa.repeat(pa.scalar(int(model_version), pa.int64()), n),
-            "variant": pa.repeat(pa.scalar("batch"), n),
+            "variant": _constant("batch", n),
             "timestamp": pa.repeat(pa.scalar(scored.timestamp, pa.int64()), n),
             "inputs": _struct(dict(zip(inputs.column_names, inputs.columns, strict=True)))
             if inputs.num_columns
@@ -122,11 +122,34 @@ def log_table(
     fields: list[Any] = []
     for f in schema:
         column = table.column(f.name)
-        if f.name not in PAYLOADS:
+        if f.name not in PAYLOADS and not _coded_text(column.type, f.type):
             column = column.cast(f.type)
         arrays.append(column)
         fields.append(f.with_type(column.type))
     return pa.Table.from_arrays(arrays, schema=pa.schema(fields))
+
+
+def _constant(value: str, n: int) -> Any:
+    """``n`` times ``value`` as a dictionary array (one string, ``n`` zero codes)."""
+    import numpy as np
+    import pyarrow as pa
+
+    return pa.DictionaryArray.from_arrays(
+        pa.array(np.zeros(n, dtype=np.int32)), pa.array([value], pa.string())
+    )
+
+
+def _coded_text(actual: Any, stored: Any) -> bool:
+    """A dictionary of strings where the stored schema says string: kept as it is in the
+    segment (reads cast it to the stored schema), so repeated rule and version texts are not
+    written out row by row."""
+    import pyarrow as pa
+
+    return bool(
+        pa.types.is_dictionary(actual)
+        and pa.types.is_string(actual.value_type)
+        and pa.types.is_string(stored)
+    )
 
 
 def _struct(columns: dict[str, Any]) -> Any:
