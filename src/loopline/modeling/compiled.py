@@ -95,6 +95,15 @@ class CompiledTrees:
     def __repr__(self) -> str:
         return f"CompiledTrees({type(self.model).__name__}, kind={self.kind!r})"
 
+    @property
+    def threads(self) -> int:
+        """How many threads a batch of at least ``THREADED_ROWS`` rows is split across."""
+        return self._threads
+
+    @threads.setter
+    def threads(self, count: int) -> None:
+        self._threads = max(1, int(count))
+
     def _rows(self, X: Any) -> Any:
         import numpy as np
 
@@ -122,9 +131,7 @@ class CompiledTrees:
         return self.model.classes_.take(proba.argmax(axis=1), axis=0)
 
 
-def compile_model(
-    model: Any, width: int, reference: Predict | None = None, *, split: bool = True
-) -> CompiledTrees | None:
+def compile_model(model: Any, width: int, reference: Predict | None = None) -> CompiledTrees | None:
     """A checked :class:`CompiledTrees` for ``model``, or None when it has none.
 
     Args:
@@ -132,8 +139,6 @@ def compile_model(
         width: the number of input columns.
         reference: the output to match on probe rows (default: the estimator's own
             ``predict_proba`` for a classifier, ``predict`` for a regressor).
-        split: whether a large batch is split across threads (False where the caller already
-            scores batches on several threads, as bulk scoring does).
     """
     if not type(model).__module__.startswith("sklearn.") or width < 1:
         return None
@@ -143,8 +148,6 @@ def compile_model(
         return None
     if compiled is None:
         return None
-    if not split:
-        compiled._threads = 1
     import numpy as np
 
     if reference is None:

@@ -133,9 +133,11 @@ class ChunkPredictor:
             return
         loaded = self.logged.loaded
         slow = loaded.predict_proba if self.has_proba else loaded.predict
-        compiled = compile_model(self.estimator, len(self.columns), slow, split=False)
+        compiled = compile_model(self.estimator, len(self.columns), slow)
         if compiled is None or compiled.is_classifier != self.has_proba:
             return
+        if compiled.kind == "gradient_boosting":
+            compiled.threads = 1  # bulk runs chunks side by side: no second split (measured)
         if compiled.kind in _BULK_KINDS:
             self.compiled = guarded(compiled, slow)
 
