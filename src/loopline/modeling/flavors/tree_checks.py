@@ -4,8 +4,9 @@ skops rebuilds scikit-learn's ``Tree`` and HistGradientBoosting's ``TreePredicto
 node arrays in the file, as they are, and scikit-learn's compiled prediction code follows those
 arrays without bounds checks (skops says so in ``UNTRUSTED_TYPE_REASONS``): a child index past
 the end, a cycle or a feature past the input's width loads fine, then ``predict`` crashes the
-process or reads memory it should not. :func:`check_trees` finds every tree reachable from a
-loaded model and checks, with NumPy over all of them at once, what that code relies on:
+process or reads memory it should not. :func:`check_trees` takes every tree reachable from a
+loaded model (:mod:`~loopline.modeling.flavors.tree_walk` finds them, with the estimators
+holding them) and checks, with NumPy over all of them at once, what that code relies on:
 
 - every node is a leaf or has two children, both in range and after it (scikit-learn numbers
   children after their parent, which rules out cycles), and every node but the root has exactly
@@ -34,39 +35,19 @@ Examples:
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
-from types import ModuleType
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
-from loopline.errors import InvalidStateError
+from loopline.modeling.flavors.tree_walk import MAX_NESTING, Found, find_trees, refusal
 
 __all__ = ["MAX_NESTING", "check_trees"]
 
-MAX_NESTING = 200
-"""How deep :func:`check_trees` follows attributes and containers before refusing the model."""
-
-_ATOMS = (str, bytes, bytearray, int, float, complex, type(None), np.generic, np.dtype, type)
-# What the walk does with an object, decided once per type (isinstance on ABCs is slow).
-_SKIP, _TREE, _PREDICTOR, _ARRAY, _MAPPING, _SEQUENCE, _SET, _OBJECT, _ENSEMBLE = range(1, 10)
-_Path = tuple[Any, Any] | None
 _LEVELS = 64  # levels walked with NumPy before a deeper tree is left to compute_node_depths
 _BITSET_WORDS = 8  # 256 categories per bitset row: 8 uint32 words (scikit-learn's layout)
-
-
-@dataclass(frozen=True)
-class _Found:
-    """A tree, or an ensemble that calls trees without checking its input, and where it is."""
-
-    obj: Any
-    link: _Path
-    holder: Any
-
-    @property
-    def path(self) -> str:
-        return _spell(self.link) or "the model"
 
 
 @dataclass(frozen=True)
@@ -93,16 +74,12 @@ def check_trees(model: Any, *, source: str) -> int:
     """Check every tree reachable from ``model``; return how many were checked.
 
     ``source`` names the file in the error. Raises :class:`~loopline.errors.InvalidStateError`
-    naming the estimator path (such as ``estimators_[3].tree_``) and the first bad node.
+    naming the estimator path (such as ``estimators_[3].tree_``) and the first bad node, or
+    for a model that nests objects more than :data:`MAX_NESTING` levels deep.
     """
-    from sklearn.ensemble import IsolationForest
-    from sklearn.ensemble._forest import BaseForest
-    from sklearn.ensemble._gb import BaseGradientBoosting
-    from sklearn.ensemble._hist_gradient_boosting.predictor import TreePredictor
     from sklearn.tree._tree import Tree
 
-    ensemble_types = (BaseForest, BaseGradientBoosting, IsolationForest)
-    trees, predictors, ensembles = _walk(model, Tree, TreePredictor, ensemble_types, source)
+    trees, predictors, ensembles = find_trees(model, source=source)
     _check_sklearn_trees(trees, source)
     _check_predictors(predictors, source)
     for found in ensembles:
@@ -110,93 +87,7 @@ def check_trees(model: Any, *, source: str) -> int:
     return len({id(found.obj) for found in trees + predictors})
 
 
-def _walk(
-    model: Any, tree_type: type, predictor_type: type, ensemble_types: tuple[type, ...], source: str
-) -> tuple[list[_Found], list[_Found], list[_Found]]:
-    """Every Tree, TreePredictor and unchecked-input ensemble in ``model``, in attribute order.
-
-    Paths are kept as (parent, step) links and spelled out only when reported: a forest has
-    thousands of attributes, and formatting each one's path cost more than the checks.
-    """
-    found: dict[int, list[_Found]] = {_TREE: [], _PREDICTOR: [], _ENSEMBLE: []}
-    kinds: dict[type, int] = {}
-
-    def kind_of(cls: type) -> int:
-        kinds[cls] = _kind(cls, tree_type, predictor_type, ensemble_types)
-        return kinds[cls]
-
-    seen: set[int] = set()
-    held: set[tuple[int, int]] = set()
-    stack: list[tuple[Any, _Path, Any, int]] = [(model, None, None, 0)]
-    while stack:
-        obj, path, holder, depth = stack.pop()
-        kind = kinds.get(type(obj)) or kind_of(type(obj))
-        if kind in (_TREE, _PREDICTOR):
-            # Once per holder, not once: skops keeps shared references, and a tree shared with
-            # a narrower estimator must be checked against that one's width too.
-            if (id(obj), id(holder)) not in held:
-                held.add((id(obj), id(holder)))
-                found[kind].append(_Found(obj, path, holder))
-            continue
-        if kind == _SKIP or id(obj) in seen:
-            continue
-        seen.add(id(obj))
-        if depth > MAX_NESTING:
-            reason = f"it nests objects more than {MAX_NESTING} levels deep"
-            raise _refusal(source, _spell(path) or "the model", reason)
-        steps: Any = ()
-        if kind == _ARRAY:
-            steps = np.ndenumerate(obj) if obj.dtype == object else ()
-        elif kind == _MAPPING:
-            steps = (((key,), value) for key, value in obj.items())
-        elif kind == _SEQUENCE:
-            steps = (((i,), item) for i, item in enumerate(obj))
-        elif kind == _SET:
-            steps = ((("...",), item) for item in obj)
-        else:
-            attributes = getattr(obj, "__dict__", None)
-            steps = attributes.items() if isinstance(attributes, dict) else ()
-            if kind == _ENSEMBLE:
-                found[_ENSEMBLE].append(_Found(obj, path, holder))
-            holder = obj
-        children = []
-        for step, child in steps:
-            child_kind = kinds.get(type(child)) or kind_of(type(child))
-            if child_kind == _SKIP or (child_kind == _ARRAY and child.dtype != object):
-                continue
-            children.append((child, (path, step), holder, depth + 1))
-        stack.extend(reversed(children))
-    return found[_TREE], found[_PREDICTOR], found[_ENSEMBLE]
-
-
-def _kind(cls: type, tree_type: type, predictor_type: type, ensembles: tuple[type, ...]) -> int:
-    if issubclass(cls, _ATOMS) or issubclass(cls, ModuleType):
-        return _SKIP
-    checks = (
-        (tree_type, _TREE),
-        (predictor_type, _PREDICTOR),
-        (np.ndarray, _ARRAY),
-        (dict, _MAPPING),
-        (list | tuple, _SEQUENCE),
-        (set | frozenset, _SET),
-        (ensembles, _ENSEMBLE),
-    )
-    return next((kind for types, kind in checks if issubclass(cls, types)), _OBJECT)
-
-
-def _spell(path: _Path) -> str:
-    """``estimators_[3, 0].tree_`` from the (parent, step) links: a name or an index tuple."""
-    steps: list[str] = []
-    while path is not None:
-        path, step = path
-        if isinstance(step, str):
-            steps.append(f".{step}")
-        else:
-            steps.append(f"[{', '.join(str(s) if isinstance(s, int) else repr(s) for s in step)}]")
-    return "".join(reversed(steps)).lstrip(".")
-
-
-def _check_sklearn_trees(found: list[_Found], source: str) -> None:
+def _check_sklearn_trees(found: list[Found], source: str) -> None:
     """``sklearn.tree._tree.Tree``: the arrays behind ``apply``, ``predict`` and friends."""
     if not found:
         return
@@ -204,7 +95,7 @@ def _check_sklearn_trees(found: list[_Found], source: str) -> None:
         width = _holder_width(item, source)
         if int(item.obj.n_features) != width:
             reason = f"it splits {item.obj.n_features} features but its estimator takes {width}"
-            raise _refusal(source, item.path, reason)
+            raise refusal(source, item.path, reason)
     found = [group[0] for group in _by_tree(found)]
     nodes: list[NDArray[Any]] = []
     widths: list[int] = []
@@ -214,10 +105,10 @@ def _check_sklearn_trees(found: list[_Found], source: str) -> None:
         # Checked before any array is read: sklearn wraps its buffer with node_count rows.
         if count < 1 or count != capacity:
             reason = f"node_count {count} does not match its {capacity} nodes"
-            raise _refusal(source, item.path, reason)
+            raise refusal(source, item.path, reason)
         state = tree.__getstate__()
         if state["values"].shape[0] != count:
-            raise _refusal(source, item.path, "its value array does not have node_count rows")
+            raise refusal(source, item.path, "its value array does not have node_count rows")
         nodes.append(state["nodes"])
         widths.append(int(tree.n_features))
     batch = _batch(nodes)
@@ -239,10 +130,10 @@ def _check_sklearn_trees(found: list[_Found], source: str) -> None:
     if deep is not None:
         tree, depth = deep
         reason = f"it is {depth} deep or more but says max_depth {declared[tree]}"
-        raise _refusal(source, found[tree].path, reason)
+        raise refusal(source, found[tree].path, reason)
 
 
-def _check_predictors(found: list[_Found], source: str) -> None:
+def _check_predictors(found: list[Found], source: str) -> None:
     """HistGradientBoosting's ``TreePredictor``: the arrays behind its raw predictions."""
     if not found:
         return
@@ -259,16 +150,16 @@ def _check_predictors(found: list[_Found], source: str) -> None:
         width = min(_holder_width(holder, source) for holder in group)
         table = getattr(predictor, "nodes", None)
         if not isinstance(table, np.ndarray) or table.ndim != 1 or len(table) < 1:
-            raise _refusal(source, item.path, "its nodes are not a non-empty 1-D array")
+            raise refusal(source, item.path, "its nodes are not a non-empty 1-D array")
         if table.dtype != PREDICTOR_RECORD_DTYPE:
-            raise _refusal(source, item.path, f"its nodes have dtype {table.dtype}")
+            raise refusal(source, item.path, f"its nodes have dtype {table.dtype}")
         rows = []
         for name in ("raw_left_cat_bitsets", "binned_left_cat_bitsets"):
             bitsets = getattr(predictor, name, None)
             if not isinstance(bitsets, np.ndarray) or bitsets.ndim != 2:
-                raise _refusal(source, item.path, f"its {name} is not a 2-D array")
+                raise refusal(source, item.path, f"its {name} is not a 2-D array")
             if bitsets.shape[1] != _BITSET_WORDS or bitsets.dtype != np.uint32:
-                raise _refusal(
+                raise refusal(
                     source, item.path, f"its {name} is not {_BITSET_WORDS} uint32 words a row"
                 )
             rows.append(bitsets.shape[0])
@@ -342,7 +233,7 @@ def _structure_problem(
 
 
 def _too_deep(
-    found: list[_Found],
+    found: list[Found],
     batch: _Batch,
     to_left: NDArray[np.int64],
     to_right: NDArray[np.int64],
@@ -381,13 +272,10 @@ def _split_problem(
     width = batch.per_node(widths)
     bad_feature = ~leaf & ((feature < 0) | (feature >= width))
     bad_threshold = ~leaf & (np.isnan(threshold) | (threshold == -np.inf))
-    bad = bad_feature | bad_threshold
-    if not bad.any():
-        return None
-    index = int(np.argmax(bad))
-    if bad_feature[index]:
-        return index, f"feature {feature[index]} is outside [0, {width[index]})"
-    return index, f"threshold {threshold[index]} is not a number or +inf"
+    return _first_problem(
+        (bad_feature, lambda i: f"feature {feature[i]} is outside [0, {width[i]})"),
+        (bad_threshold, lambda i: f"threshold {threshold[i]} is not a number or +inf"),
+    )
 
 
 def _categorical_problem(
@@ -411,13 +299,23 @@ def _categorical_problem(
         own = feature[start:stop]
         inside = (own >= 0) & (own < len(mask))
         known[start:stop][inside] = mask[own[inside]]
-    bad = bad_row | (is_categorical & ~known)
+    unknown = is_categorical & ~known
+    return _first_problem(
+        (bad_row, lambda i: f"bitset row {bitset_idx[i]} is outside [0, {rows[i]})"),
+        (unknown, lambda i: f"it splits feature {feature[i]} as categorical; the binner does not"),
+    )
+
+
+def _first_problem(
+    *checks: tuple[NDArray[np.bool_], Callable[[int], str]],
+) -> tuple[int, str] | None:
+    """The first node any check flags, with the reason of the first check flagging it there."""
+    bad = np.logical_or.reduce([flags for flags, _ in checks])
     if not bad.any():
         return None
     index = int(np.argmax(bad))
-    if bad_row[index]:
-        return index, f"bitset row {bitset_idx[index]} is outside [0, {rows[index]})"
-    return index, f"it splits feature {feature[index]} as categorical; the binner does not"
+    reason = next(say for flags, say in checks if flags[index])
+    return index, reason(index)
 
 
 def _categorical_mask(holders: list[Any]) -> NDArray[np.bool_] | None:
@@ -433,15 +331,15 @@ def _categorical_mask(holders: list[Any]) -> NDArray[np.bool_] | None:
     return combined
 
 
-def _by_tree(found: list[_Found]) -> list[list[_Found]]:
+def _by_tree(found: list[Found]) -> list[list[Found]]:
     """Occurrences grouped by tree, in order of first sight; each tree's nodes are checked once."""
-    groups: dict[int, list[_Found]] = {}
+    groups: dict[int, list[Found]] = {}
     for item in found:
         groups.setdefault(id(item.obj), []).append(item)
     return list(groups.values())
 
 
-def _check_ensemble(found: _Found, tree_type: Any, source: str) -> None:
+def _check_ensemble(found: Found, tree_type: Any, source: str) -> None:
     """Forests, gradient boosting, isolation forests call their trees' code on checked input."""
     from sklearn.ensemble import IsolationForest
     from sklearn.ensemble._gb import BaseGradientBoosting
@@ -451,13 +349,13 @@ def _check_ensemble(found: _Found, tree_type: Any, source: str) -> None:
         return  # not fitted: nothing runs its trees
     width = _width(model)
     if width is None:
-        raise _refusal(source, found.path, "it has no integer n_features_in_")
+        raise refusal(source, found.path, "it has no integer n_features_in_")
     members = getattr(model, "estimators_", None)
     boosting = isinstance(model, BaseGradientBoosting)
     if boosting and not (isinstance(members, np.ndarray) and members.ndim == 2):
-        raise _refusal(source, _join(found.link, "estimators_"), "it is not a 2-D array")
+        raise refusal(source, found.path_to("estimators_"), "it is not a 2-D array")
     if not isinstance(members, list | tuple | np.ndarray):
-        raise _refusal(source, _join(found.link, "estimators_"), "it is not a sequence")
+        raise refusal(source, found.path_to("estimators_"), "it is not a sequence")
     subsets = getattr(model, "estimators_features_", None)
     shape = np.shape(members)
     isolation = isinstance(model, IsolationForest)
@@ -465,28 +363,28 @@ def _check_ensemble(found: _Found, tree_type: Any, source: str) -> None:
         tree: Any = getattr(member, "tree_", None)
         if not isinstance(tree, tree_type):
             reason = "it holds no decision tree in tree_"
-            raise _refusal(source, _member(found, shape, position), reason)
+            raise refusal(source, _member(found, shape, position), reason)
         expected = width
         if isolation:
             subset = _subset_width(subsets, position, width)
             if subset is None:
                 reason = "its feature subset is missing or wider than X"
-                raise _refusal(source, _member(found, shape, position), reason)
+                raise refusal(source, _member(found, shape, position), reason)
             expected = subset
         if tree.n_features != expected:
             path = f"{_member(found, shape, position)}.tree_"
-            raise _refusal(source, path, f"it splits {tree.n_features} features, not {expected}")
+            raise refusal(source, path, f"it splits {tree.n_features} features, not {expected}")
     if boosting:
         _check_boosting_columns(found, width, source)
 
 
-def _check_boosting_columns(found: _Found, width: int, source: str) -> None:
+def _check_boosting_columns(found: Found, width: int, source: str) -> None:
     """``predict_stages`` adds tree k of a stage to column k of the initial raw prediction."""
     model = found.obj
     columns = model.estimators_.shape[1]
     if columns != getattr(model, "n_trees_per_iteration_", None):
-        raise _refusal(
-            source, _join(found.link, "estimators_"), "its columns are not n_trees_per_iteration_"
+        raise refusal(
+            source, found.path_to("estimators_"), "its columns are not n_trees_per_iteration_"
         )
     if model.init_ == "zero" or model.estimators_.shape[0] == 0:
         return
@@ -495,20 +393,20 @@ def _check_boosting_columns(found: _Found, width: int, source: str) -> None:
             warnings.simplefilter("ignore")
             raw = model._raw_predict_init(np.zeros((1, width), dtype=np.float32))
     except Exception as exc:  # any failure: the width cannot be vouched for
-        raise _refusal(
-            source, _join(found.link, "init_"), f"its prediction on a row of zeros failed: {exc}"
+        raise refusal(
+            source, found.path_to("init_"), f"its prediction on a row of zeros failed: {exc}"
         ) from None
     if np.ndim(raw) != 2 or np.shape(raw)[1] != columns:
-        raise _refusal(
+        raise refusal(
             source,
-            _join(found.link, "init_"),
+            found.path_to("init_"),
             f"its raw prediction has shape {np.shape(raw)[1:]}, not ({columns},)",
         )
 
 
-def _member(found: _Found, shape: tuple[int, ...], position: int) -> str:
+def _member(found: Found, shape: tuple[int, ...], position: int) -> str:
     cell = ", ".join(str(int(i)) for i in np.unravel_index(position, shape))
-    return _join(found.link, f"estimators_[{cell}]")
+    return found.path_to(f"estimators_[{cell}]")
 
 
 def _subset_width(subsets: Any, position: int, width: int) -> int | None:
@@ -519,11 +417,11 @@ def _subset_width(subsets: Any, position: int, width: int) -> int | None:
     return size if size <= width else None
 
 
-def _holder_width(item: _Found, source: str) -> int:
+def _holder_width(item: Found, source: str) -> int:
     """The input width the estimator holding a tree checks: its ``n_features_in_``."""
     width = _width(item.holder)
     if width is None:
-        raise _refusal(
+        raise refusal(
             source,
             item.path,
             "the estimator holding it has no integer n_features_in_ to bound its features",
@@ -538,21 +436,6 @@ def _width(estimator: Any) -> int | None:
     return int(width)
 
 
-def _raise_at(found: list[_Found], batch: _Batch, index: int, reason: str, source: str) -> None:
+def _raise_at(found: list[Found], batch: _Batch, index: int, reason: str, source: str) -> None:
     tree, node = batch.locate(index)
-    raise _refusal(source, found[tree].path, reason, node=node)
-
-
-def _join(link: _Path, name: str) -> str:
-    return _spell((link, name))
-
-
-def _refusal(source: str, path: str, reason: str, *, node: int | None = None) -> InvalidStateError:
-    where = path if node is None else f"{path}, node {node}"
-    return InvalidStateError(
-        f"Refusing to load {source}: at {where}, {reason}. scikit-learn's compiled tree code "
-        "would follow this without bounds checks (a crash or an out-of-bounds read).",
-        flavor="sklearn",
-        estimator=path,
-        node=node,
-    )
+    raise refusal(source, found[tree].path, reason, node=node)
