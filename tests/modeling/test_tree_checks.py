@@ -232,6 +232,19 @@ def test_tree_deeper_than_its_max_depth_is_refused(tmp_path: Path) -> None:
     assert error.details["node"] is None
 
 
+@pytest.mark.parametrize("max_depth", [2**62, -1])
+def test_max_depth_beyond_what_its_nodes_allow_is_refused(tmp_path: Path, max_depth: int) -> None:
+    # decision_path sizes its buffer n_samples * (1 + max_depth) in unchecked C arithmetic: a
+    # huge value wraps to a tiny buffer, a negative one leaves none
+    model = DecisionTreeClassifier(max_depth=3, random_state=0).fit(X, Y)
+    _rewrite(model.tree_, max_depth=max_depth)
+
+    error = _refusal(model, tmp_path)
+
+    count = model.tree_.node_count
+    assert f"max_depth {max_depth} is outside 0..{count - 1} for its {count} nodes" in error.message
+
+
 def _set_node_count(path: Path, node_count: int) -> None:
     """Edit the tree's ``node_count`` in ``schema.json``, leaving its arrays alone."""
 

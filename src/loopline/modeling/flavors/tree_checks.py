@@ -16,7 +16,8 @@ holding them) and checks, with NumPy over all of them at once, what that code re
   is refused), its threshold a number or ``+inf`` (the split that sends only missing values one
   way);
 - a ``Tree``'s ``node_count`` is its arrays' length and its ``max_depth`` at least its depth
-  (``decision_path`` sizes a buffer by it);
+  and at most ``node_count - 1`` (``decision_path`` sizes a buffer by it, in arithmetic that
+  wraps);
 - a ``TreePredictor``'s categorical splits name a bitset row that exists, on a feature the
   estimator's binner knows as categorical;
 - forests, gradient boosting and isolation forests, which call their trees without the input
@@ -126,6 +127,17 @@ def _check_sklearn_trees(found: list[Found], source: str) -> None:
         index, reason = problem
         _raise_at(found, batch, index, reason, source)
     declared = np.asarray([int(item.obj.max_depth) for item in found], dtype=np.int64)
+    counts = np.asarray([int(item.obj.node_count) for item in found], dtype=np.int64)
+    # decision_path sizes a buffer n_samples * (1 + max_depth) in unchecked C arithmetic: a
+    # huge max_depth wraps to a tiny buffer, a negative one leaves none
+    beyond = (declared < 0) | (declared > counts - 1)
+    if beyond.any():
+        tree = int(np.argmax(beyond))
+        reason = (
+            f"max_depth {declared[tree]} is outside 0..{counts[tree] - 1} for its "
+            f"{counts[tree]} nodes"
+        )
+        raise refusal(source, found[tree].path, reason)
     deep = _too_deep(found, batch, to_left, to_right, leaf, declared)
     if deep is not None:
         tree, depth = deep
