@@ -20,7 +20,8 @@ they talk to the local store or to a server.
     ├── PermissionDeniedError (PermissionError)  code PERMISSION_DENIED
     ├── StorageError (OSError)                   code STORAGE_ERROR
     ├── ConnectionFailedError (ConnectionError)  code CONNECTION_FAILED
-    └── MissingDependencyError (ImportError)     code MISSING_DEPENDENCY
+    ├── MissingDependencyError (ImportError)     code MISSING_DEPENDENCY
+    └── LineageDeliveryError                     code LINEAGE_DELIVERY_FAILED
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ __all__ = [
     "InvalidArgumentError",
     "InvalidFilterError",
     "InvalidStateError",
+    "LineageDeliveryError",
     "LooplineError",
     "MissingDependencyError",
     "NotFoundError",
@@ -152,6 +154,50 @@ class MissingDependencyError(LooplineError, ImportError):
     code = "MISSING_DEPENDENCY"
 
 
+class LineageDeliveryError(LooplineError):
+    """An OpenLineage event was not delivered to its endpoint; says what to do with it.
+
+    ``retryable``: sending it again soon may succeed (a refused connection, a timeout, 429,
+    503...). ``keep``: the event should wait in the outbox rather than be dropped; true when it
+    is retryable, and also for answers that are not this event's fault, such as a credential
+    refused (401, 403). ``retry_after``: the wait in seconds the endpoint asked for, if any.
+    Not a :class:`ConnectionFailedError`: that one means the loopline server is unreachable,
+    and callers keep data for later on it, whereas some delivery failures refuse the event.
+    """
+
+    code = "LINEAGE_DELIVERY_FAILED"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        retryable: bool = True,
+        keep: bool | None = None,
+        retry_after: float | None = None,
+        **details: Any,
+    ) -> None:
+        keep = retryable if keep is None else keep
+        super().__init__(
+            message, retryable=retryable, keep=keep, retry_after=retry_after, **details
+        )
+
+    @property
+    def retryable(self) -> bool:
+        """Whether sending the event again soon may succeed."""
+        return bool(self.details.get("retryable", True))
+
+    @property
+    def keep(self) -> bool:
+        """Whether the event should wait in the outbox (retryable, or not the event's fault)."""
+        return bool(self.details.get("keep", self.retryable))
+
+    @property
+    def retry_after(self) -> float | None:
+        """The wait in seconds the endpoint asked for (``Retry-After``), if any."""
+        wait = self.details.get("retry_after")
+        return None if wait is None else float(wait)
+
+
 _BY_CODE: dict[str, type[LooplineError]] = {
     cls.code: cls
     for cls in (
@@ -169,6 +215,7 @@ _BY_CODE: dict[str, type[LooplineError]] = {
         StorageError,
         ConnectionFailedError,
         MissingDependencyError,
+        LineageDeliveryError,
     )
 }
 

@@ -3,6 +3,7 @@
 Over HTTP, failed deliveries are retried and then kept in an outbox re-sent in order.
 """
 
+from loopline.errors import LineageDeliveryError
 from loopline.openlineage.delivery import ReliableHttpTransport
 from loopline.openlineage.emitter import (
     LineageEmitter,
@@ -12,7 +13,7 @@ from loopline.openlineage.emitter import (
     flush_outbox,
 )
 from loopline.openlineage.outbox import FlushResult, Outbox
-from loopline.openlineage.retry import LineageDeliveryError, RetryPolicy
+from loopline.openlineage.retry import RetryPolicy
 from loopline.openlineage.transports import FileTransport, HttpTransport, NullTransport, Transport
 
 __all__ = [

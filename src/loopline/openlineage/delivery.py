@@ -32,9 +32,9 @@ from typing import Any
 
 import httpx
 
+from loopline.errors import LineageDeliveryError
 from loopline.openlineage.outbox import FlushResult, Outbox
 from loopline.openlineage.retry import (
-    LineageDeliveryError,
     RetryPolicy,
     delivery_error,
     send_with_retries,

@@ -6,7 +6,9 @@ Several processes (trainers, a server) may share one outbox, so two locks guard 
 the outbox at a time and no event goes out twice. Appending never waits for a flush. Delivered
 events leave the file in batches: a process killed mid-flush re-sends at most one batch
 (delivery is at least once). Windows has no ``flock``: there, only the threads of one process
-are kept apart, so one process at a time should use an outbox.
+are kept apart (every :class:`Outbox` of one file shares the same thread locks), so one process
+at a time should use an outbox. A writer killed mid-line leaves a torn last line: the next
+append ends it first, so that only the torn event is lost, never the one appended after it.
 
 Examples:
     >>> import tempfile
@@ -36,7 +38,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from loopline.openlineage.retry import LineageDeliveryError
+from loopline.errors import LineageDeliveryError
 
 if sys.platform != "win32":
     import fcntl
@@ -45,6 +47,28 @@ __all__ = ["FlushResult", "Outbox"]
 
 logger = logging.getLogger("loopline.openlineage")
 _BATCH = 100  # events delivered between two rewrites of the file
+
+
+_SUFFIXES = (".lock", ".flush.lock")
+_THREAD_LOCKS: dict[str, threading.Lock] = {}  # one per lock file, for the whole process
+_THREAD_LOCKS_GUARD = threading.Lock()
+
+
+def _thread_lock(path: Path, suffix: str) -> threading.Lock:
+    """The process-wide thread lock of the lock file ``<path><suffix>``."""
+    key = f"{path.resolve()}{suffix}"
+    with _THREAD_LOCKS_GUARD:
+        return _THREAD_LOCKS.setdefault(key, threading.Lock())
+
+
+def _fsync_folder(path: Path) -> None:
+    if sys.platform == "win32":  # folders cannot be opened there; NTFS journals renames
+        return
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,8 +87,8 @@ class Outbox:
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
         # flock keeps processes apart; these keep this process's threads apart (and all of
-        # them apart on Windows)
-        self._threads = {".lock": threading.Lock(), ".flush.lock": threading.Lock()}
+        # them apart on Windows), shared by every Outbox of the same file
+        self._threads = {suffix: _thread_lock(self.path, suffix) for suffix in _SUFFIXES}
 
     def __repr__(self) -> str:
         return f"Outbox({str(self.path)!r})"
@@ -96,8 +120,13 @@ class Outbox:
         """Add ``event`` after every event already waiting."""
         line = (json.dumps(event, separators=(",", ":"), allow_nan=False) + "\n").encode()
         with self._locked(".lock"):
-            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+            fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
             try:
+                size = os.fstat(fd).st_size
+                if size > 0:
+                    os.lseek(fd, size - 1, os.SEEK_SET)
+                    if os.read(fd, 1) != b"\n":  # a writer killed mid-line: end its line
+                        line = b"\n" + line
                 os.write(fd, line)
             finally:
                 os.close(fd)
@@ -130,8 +159,12 @@ class Outbox:
                 self.path.unlink()
                 return
             scratch = self.path.with_name(self.path.name + ".tmp")
-            scratch.write_bytes(b"".join(rest))
+            with scratch.open("wb") as out:
+                out.write(b"".join(rest))
+                out.flush()
+                os.fsync(out.fileno())  # on disk before it replaces the outbox ...
             os.replace(scratch, self.path)
+            _fsync_folder(self.path.parent)  # ... and the rename on disk after
 
     def flush(
         self,
@@ -142,9 +175,10 @@ class Outbox:
     ) -> FlushResult:
         """Send waiting events oldest first through ``send`` until none is left.
 
-        Stops at the first retryable :class:`LineageDeliveryError` (that event and the later
-        ones stay, in order) or once ``clock()`` passes ``deadline``. An event ``send`` refuses
-        for good is dropped with a warning. When another flush is running, returns at once.
+        Stops at the first :class:`LineageDeliveryError` whose ``keep`` is true (retryable, or
+        not the event's fault, such as a refused credential: that event and the later ones
+        stay, in order) or once ``clock()`` passes ``deadline``. An event ``send`` refuses for
+        good is dropped with a warning. When another flush is running, returns at once.
         """
         with self._locked(".flush.lock", wait=False) as owned:
             if not owned:
@@ -175,7 +209,7 @@ class Outbox:
                 try:
                     send(event)
                 except LineageDeliveryError as exc:
-                    if exc.retryable:
+                    if exc.keep:
                         error, stopped = str(exc), True
                         break
                     logger.warning("OpenLineage event dropped from %r: %s", self, exc)

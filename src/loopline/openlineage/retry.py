@@ -2,9 +2,11 @@
 
 A delivery attempt that fails becomes a :class:`LineageDeliveryError` that says whether trying
 again may help (:func:`delivery_error`): connection errors, timeouts, dropped connections, 408,
-429 and 502/503/504 may; other statuses (400, 401, 404, 413, 500...) answer this very event, and
-resending the same body would get the same answer. :func:`send_with_retries` retries the first
-kind until the policy's attempts or its time budget run out, honouring ``Retry-After``.
+429 and 502/503/504 may; other statuses (400, 404, 413, 422, 500...) answer this very event, and
+resending the same body would get the same answer. 401 and 403 refuse the credential, not the
+event: they are not retried at once either, but ``keep`` says an outbox should hold the event
+(and those behind it) for later. :func:`send_with_retries` retries the first kind until the
+policy's attempts or its time budget run out, honouring ``Retry-After``.
 
 Examples:
     >>> policy = RetryPolicy(retries=3, backoff=0.5, budget=2.0)
@@ -26,9 +28,10 @@ from typing import Any
 
 import httpx
 
-from loopline.errors import LooplineError
+from loopline.errors import LineageDeliveryError
 
 __all__ = [
+    "CREDENTIAL_STATUSES",
     "RETRYABLE_STATUSES",
     "LineageDeliveryError",
     "RetryPolicy",
@@ -40,22 +43,9 @@ __all__ = [
 # 500 is left out on purpose: it is the server failing on this event, and an event at the head of
 # the ordered outbox that always fails would hold back every event behind it.
 RETRYABLE_STATUSES = frozenset({408, 429, 502, 503, 504})
-
-
-class LineageDeliveryError(LooplineError):
-    """An OpenLineage event was not delivered; ``retryable`` says whether resending may help.
-
-    ``retry_after`` is the wait in seconds the endpoint asked for (``Retry-After``), if any.
-    """
-
-    code = "LINEAGE_DELIVERY_FAILED"
-
-    def __init__(
-        self, message: str, *, retryable: bool = True, retry_after: float | None = None
-    ) -> None:
-        super().__init__(message, retryable=retryable, retry_after=retry_after)
-        self.retryable = retryable
-        self.retry_after = retry_after
+# A refused credential (a key being rotated, say) is not retried at once, but it is no fault of
+# the event either: the outbox keeps it, and every event behind it, for a later flush.
+CREDENTIAL_STATUSES = frozenset({401, 403})
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +94,7 @@ def delivery_error(exc: Exception) -> LineageDeliveryError:
         wait = retry_after_seconds(response.headers.get("Retry-After"))
         return LineageDeliveryError(
             f"HTTP {status} from {exc.request.url}", retryable=status in RETRYABLE_STATUSES,
+            keep=status in RETRYABLE_STATUSES or status in CREDENTIAL_STATUSES,
             retry_after=wait if status in (429, 503) else None,
         )  # fmt: skip
     if isinstance(
