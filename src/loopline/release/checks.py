@@ -7,7 +7,7 @@ their message, so the remote client fails with the local message before anything
 Examples:
     >>> check_release_alias("champion"), check_actor("risk", "approve")
     ('champion', 'risk')
-    >>> check_text("reason", "", "promote")
+    >>> check_required_text("reason", "", "promote")
     Traceback (most recent call last):
     ...
     loopline.errors.InvalidArgumentError: The 'reason' parameter of ReleaseService.promote must be a non-empty string of at most 4096 characters. Got '' instead.
@@ -24,14 +24,14 @@ from loopline.errors import InvalidArgumentError
 __all__ = [
     "check_actor",
     "check_evaluated_uri",
-    "check_optional_text",
+    "check_optional_reason",
     "check_policy",
     "check_release_alias",
-    "check_text",
+    "check_required_text",
 ]
 
 
-def check_text(argument: str, value: object, where: str) -> str:
+def check_required_text(argument: str, value: object, where: str) -> str:
     """A non-blank string of at most 4096 characters (a reason, a target column)."""
     if not isinstance(value, str) or not value.strip() or len(value) > 4096:
         raise InvalidArgumentError(
@@ -42,14 +42,14 @@ def check_text(argument: str, value: object, where: str) -> str:
     return value
 
 
-def check_optional_text(argument: str, value: object, where: str) -> str | None:
-    """``None``, or what :func:`check_text` accepts.
+def check_optional_reason(argument: str, value: object, where: str) -> str | None:
+    """``None``, or a reason as :func:`check_required_text` accepts it (``validate``'s reason).
 
     Examples:
-        >>> check_optional_text("reason", None, "validate") is None
+        >>> check_optional_reason("reason", None, "validate") is None
         True
     """
-    return None if value is None else check_text(argument, value, where)
+    return None if value is None else check_required_text(argument, value, where)
 
 
 def check_actor(actor: object, where: str) -> str:

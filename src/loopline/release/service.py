@@ -36,10 +36,10 @@ from loopline.release.approvals import Approvals, check_intact
 from loopline.release.checks import (
     check_actor,
     check_evaluated_uri,
-    check_optional_text,
+    check_optional_reason,
     check_policy,
     check_release_alias,
-    check_text,
+    check_required_text,
 )
 from loopline.release.digests import stored_digest
 from loopline.release.gates import release_gates
@@ -163,7 +163,7 @@ class ReleaseService:
         from loopline.release.evaluate import evaluate_model
 
         actor = check_actor(actor, "evaluate")
-        target = check_text("target", target, "evaluate")
+        target = check_required_text("target", target, "evaluate")
         model_uri = check_evaluated_uri(model_uri)
         if isinstance(threshold, bool) or not isinstance(threshold, int | float):
             raise InvalidArgumentError(
@@ -284,7 +284,7 @@ class ReleaseService:
     ) -> ModelVersion:
         """registered -> validated when every gate passes (else InvalidStateError naming them)."""
         actor = check_actor(actor, "validate")
-        reason = check_optional_text("reason", reason, "validate")
+        reason = check_optional_reason("reason", reason, "validate")
         found = self.registry.get_model_version(name, version)
         self._expect(found, "validate", S.REGISTERED)
         check_intact(found, self.approvals.artifact_digest(found), "validated")
@@ -301,7 +301,7 @@ class ReleaseService:
         can be sent back to review the same way.
         """
         actor = check_actor(actor, "request_approval")
-        reason = check_text("reason", reason, "request_approval")
+        reason = check_required_text("reason", reason, "request_approval")
         found = self.registry.get_model_version(name, version)
         self._expect(found, "request_approval", S.VALIDATED, S.APPROVED)
         if found.status is S.APPROVED and not self._approval_problems(found):
@@ -333,7 +333,7 @@ class ReleaseService:
         self, name: str, version: int, decision: str, *, actor: str, reason: str
     ) -> Approval:
         actor = check_actor(actor, decision)
-        reason = check_text("reason", reason, decision)
+        reason = check_required_text("reason", reason, decision)
         found = self.registry.get_model_version(name, version)
         self.approvals.check_duties(found, actor, decision)
         self._expect(found, decision, S.PENDING_APPROVAL)
@@ -368,7 +368,7 @@ class ReleaseService:
         """Point a release alias at an approved version whose approvals are still valid."""
         alias = check_release_alias(alias)
         actor = check_actor(actor, "promote")
-        reason = check_text("reason", reason, "promote")
+        reason = check_required_text("reason", reason, "promote")
         found = self.registry.get_model_version(name, version)
         self._expect(found, "promote", S.APPROVED)
         problems = self._approval_problems(found)
@@ -408,7 +408,7 @@ class ReleaseService:
         """
         name, alias = check_model_name(name), check_release_alias(alias)
         actor = check_actor(actor, "rollback")
-        reason = check_text("reason", reason, "rollback")
+        reason = check_required_text("reason", reason, "rollback")
         try:
             current: int | None = self.registry.get_model_version_by_alias(name, alias).version
         except NotFoundError:
@@ -438,7 +438,7 @@ class ReleaseService:
     def retire(self, name: str, version: int, *, actor: str, reason: str) -> ModelVersion:
         """Retire a version from any status; its release aliases are removed with it."""
         actor = check_actor(actor, "retire")
-        reason = check_text("reason", reason, "retire")
+        reason = check_required_text("reason", reason, "retire")
         found = self.registry.get_model_version(name, version)
         live: list[ModelVersionStatus] = [s for s in ModelVersionStatus if s is not S.RETIRED]
         self._expect(found, "retire", *live)
