@@ -18,6 +18,7 @@ from loopline.cli import approvals as approvals_command
 from loopline.cli import audit, datasets, demo, experiments, render, runs, server, tokens, users
 from loopline.cli import cards as cards_command
 from loopline.cli import deployments as deployments_command
+from loopline.cli import eventlog as eventlog_command
 from loopline.cli import lineage as lineage_command
 from loopline.cli import models as models_command
 from loopline.cli import release as release_command
@@ -54,6 +55,7 @@ cards_command.register(models_command.app)  # card, card-edit, card-history
 release_command.register(models_command.app)  # policy, evaluate, gates, validate, promote...
 app.add_typer(approvals_command.app, name="approvals")
 app.add_typer(deployments_command.app, name="deployments")
+app.add_typer(eventlog_command.app, name="eventlog")
 app.add_typer(audit.app, name="audit")
 app.add_typer(users.app, name="users")
 app.add_typer(tokens.app, name="tokens")

@@ -5,11 +5,18 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Iterable, Sequence
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, Literal
 
 from loopline.entities.eventlog import OutcomeRecord
 from loopline.errors import InvalidArgumentError
+from loopline.eventlog.compact import (
+    DEFAULT_OLDER_THAN,
+    DEFAULT_TARGET_ROWS,
+    CompactionSummary,
+    compact,
+)
 from loopline.eventlog.encode import date_of
 from loopline.eventlog.ids import prediction_id_time
 from loopline.eventlog.reader import (
@@ -24,7 +31,7 @@ from loopline.eventlog.reader import (
     to_ms,
     window_filter,
 )
-from loopline.eventlog.schema import require_pyarrow
+from loopline.eventlog.schema import Table, require_pyarrow
 from loopline.eventlog.seal import recover
 from loopline.eventlog.writer import Mode, Writer
 
@@ -135,6 +142,34 @@ class EventLog:
         rows = as_rows(records)
         self._durable().append_outcomes(rows)
         return len(rows)
+
+    def compact(
+        self,
+        table: Table | None = None,
+        *,
+        older_than: str | int | timedelta = DEFAULT_OLDER_THAN,
+        target_rows: int = DEFAULT_TARGET_ROWS,
+    ) -> CompactionSummary:
+        """Merge each partition's segments older than ``older_than`` into few Parquet files.
+
+        ``table``: ``"predictions"``, ``"outcomes"`` or None (both). ``older_than``: a segment
+        is merged once its file is that old (ms, a timedelta, or ``"30m"``, ``"1h"``, ``"2d"``;
+        default one hour). Files hold up to ``target_rows`` rows ordered by timestamp. Reads
+        give the same rows before, during and after, even after a crash (docs/eventlog.md).
+
+        Examples:
+            >>> import tempfile
+            >>> from loopline.entities.eventlog import PredictionRecord
+            >>> log = EventLog(tempfile.mkdtemp())
+            >>> for pid in ("p1", "p2"):  # two writers, two sealed segments
+            ...     with log.writer("durable") as writer:
+            ...         writer.append([PredictionRecord(pid, "churn", "churn", 1,
+            ...                                         1_790_000_000_000, {}, {})])
+            >>> summary = log.compact(older_than=0)
+            >>> summary.merged, summary.written, log.read_predictions().num_rows
+            (2, 1, 2)
+        """
+        return compact(self.root, table, older_than=older_than, target_rows=target_rows)
 
     def close(self) -> None:
         """Close the writer ``log_predictions``/``log_outcomes`` use, sealing its journals."""

@@ -8,6 +8,10 @@ a journal sealed during the read is counted once, never twice, never zero times.
 Bulk scoring's typed segments (:mod:`loopline.eventlog.typed`) are read one by one and their
 struct payloads turned into JSON text, so every read has the stored schema.
 
+Compaction (:mod:`loopline.eventlog.compact`) merges old segments into bigger files that name
+the files they replace; a read skips those (a crash may leave them behind for a while), and a
+read that races a compaction is done again.
+
 Outcomes: several may name one prediction; the latest by ``timestamp`` wins, ties broken by
 arrival (``received_at``). The join is Arrow's hash join, columnar all the way.
 """
@@ -20,9 +24,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
-from loopline.errors import InvalidArgumentError
+from loopline.errors import InvalidArgumentError, StorageError
+from loopline.eventlog.compact import is_compacted, replaced_files
 from loopline.eventlog.encode import date_of
-from loopline.eventlog.journal import list_journals, read_complete
+from loopline.eventlog.journal import journal_dir, list_journals, read_complete
 from loopline.eventlog.schema import PARTITIONS, partitioning_schema, require_pyarrow, stored
 from loopline.eventlog.seal import parse_journal, to_stored
 from loopline.eventlog.typed import is_typed, segment_format, to_json_payloads
@@ -105,7 +110,31 @@ def read_table(
     expr: Any = None,
     bounds: dict[str, tuple[str | None, str | None]] | None = None,
 ) -> Any:
-    """Every row of ``table`` (stored schema) matching ``expr``, journals and segments together."""
+    """Every row of ``table`` (stored schema) matching ``expr``, journals and segments together.
+
+    A read that races a compaction (a listed segment deleted, a compacted file new since the
+    listing, a journal read here sealed while compacted files are present) starts again, so
+    no row is ever read twice or missed.
+    """
+    pa = require_pyarrow()
+    for _ in range(_ATTEMPTS):
+        try:
+            parts = _read_once(root, table, expr, bounds or {})
+        except FileNotFoundError:  # a segment compacted away since it was listed
+            continue
+        if parts is not None:
+            return pa.concat_tables(parts) if parts else stored(table).empty_table()
+    raise StorageError(
+        f"Reading the event log under {root} raced {_ATTEMPTS} compactions in a row; try again."
+    )
+
+
+_ATTEMPTS = 20
+
+
+def _read_once(
+    root: Path, table: str, expr: Any, bounds: dict[str, tuple[str | None, str | None]]
+) -> list[Any] | None:
     pa = require_pyarrow()
     parts, seen = [], set()
     for path in list_journals(root, table):
@@ -117,11 +146,13 @@ def read_table(
         rows = to_stored(parse_journal(data, table), table)
         parts.append(rows if expr is None else rows.filter(expr))
     base = root / table
-    depth = "/".join("*" for _ in PARTITIONS[table])
-    found = [*base.glob(f"{depth}/part-*.parquet"), *base.glob(f"{depth}/part-*.arrow")]
-    files = [
-        str(p) for p in sorted(found) if p.name[5:-8] not in seen and _keep(p, table, bounds or {})
-    ]
+    listed = _segments(base, table, bounds)
+    replaced = replaced_files(listed)
+    if any(is_compacted(p.name) for p in listed):
+        folder = journal_dir(root, table)
+        if not all((folder / f"{j}.jsonl").exists() for j in seen):
+            return None  # a journal read above was sealed since: its rows may be compacted too
+    files = [str(p) for p in listed if p not in replaced and p.name[5:-8] not in seen]
     typed = [f for f in files if is_typed(f)]
     plain = [f for f in files if not is_typed(f)]
     if plain:
@@ -135,9 +166,18 @@ def read_table(
                 )
             )
         )
-    if not parts:
-        return stored(table).empty_table()
-    return pa.concat_tables(parts)
+    after = set(_segments(base, table, bounds))
+    if not after.issuperset(listed) or any(is_compacted(p.name) for p in after.difference(listed)):
+        return None  # compacted meanwhile: a listing taken during the rename may miss rows
+    return parts
+
+
+def _segments(
+    base: Path, table: str, bounds: dict[str, tuple[str | None, str | None]]
+) -> list[Path]:
+    depth = "/".join("*" for _ in PARTITIONS[table])
+    found = [*base.glob(f"{depth}/part-*.parquet"), *base.glob(f"{depth}/part-*.arrow")]
+    return [p for p in sorted(found) if _keep(p, table, bounds)]
 
 
 def _dataset(pa: Any, files: list[str], table: str, base: Path, format: str = "parquet") -> Any:
