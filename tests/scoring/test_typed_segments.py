@@ -112,3 +112,17 @@ def test_typed_parquet_segments_of_earlier_versions_are_still_read(tmp_path: Pat
         ]
     )
     log.close()
+
+
+def test_window_reads_do_not_open_chunk_segments_outside_the_window(tmp_path: Path) -> None:
+    base = now_ms()
+    early, first = _typed(tmp_path, base, proba=True)
+    late, _ = _typed(tmp_path, base + 10, proba=True)
+    first.write_bytes(b"not an Arrow file")  # only a read that opens it can fail on it
+    log = EventLog(tmp_path)
+    window = log.read_predictions("churn", start=base + 5, with_outcomes=False)
+    assert window.column("prediction_id").to_pylist() == late
+    with pytest.raises(Exception, match="(?i)arrow|invalid|magic"):
+        log.read_predictions("churn", start=base, with_outcomes=False)  # it is in this window
+    assert len(early) == 3
+    log.close()

@@ -227,6 +227,7 @@ class EventLog:
             "predictions",
             expr=window_filter(start, end, deployment),
             bounds=prediction_bounds(start, end, deployment),
+            span=(start, end),
         )
 
     def read_outcomes(self, *, as_: As = "arrow") -> Any:

@@ -18,6 +18,7 @@ arrival (``received_at``). The join is Arrow's hash join, columnar all the way.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -103,23 +104,50 @@ def _keep(path: Path, table: str, bounds: dict[str, tuple[str | None, str | None
     return True
 
 
+_CHUNK_SEGMENT = re.compile(r"part-(\d{13})-\d+-[0-9a-f]{12}-typed\.(?:arrow|parquet)")
+"""A bulk chunk's segment (``scoring.eventlog.write_segment``): every row in it carries the
+time its name starts with (compacted files are named otherwise)."""
+
+
+def _in_span(path: Path, span: tuple[int | None, int | None] | None) -> bool:
+    """Whether a segment may hold rows of ``start <= timestamp < end``, judged by its name.
+
+    Arrow IPC segments have no statistics to prune on and a day's folder may hold hundreds of a
+    bulk run's chunks: those outside the window are not opened.
+
+    Examples:
+        >>> name = Path("part-1790000000000-41-0123456789ab-typed.arrow")
+        >>> _in_span(name, (1790000000000, None)), _in_span(name, (None, 1790000000000))
+        (True, False)
+        >>> _in_span(Path("part-compact-0001-typed.parquet"), (0, 1))
+        True
+    """
+    match = _CHUNK_SEGMENT.fullmatch(path.name) if span is not None else None
+    if match is None or span is None:
+        return True
+    stamp, (start, end) = int(match.group(1)), span
+    return (start is None or stamp >= start) and (end is None or stamp < end)
+
+
 def read_table(
     root: Path,
     table: str,
     *,
     expr: Any = None,
     bounds: dict[str, tuple[str | None, str | None]] | None = None,
+    span: tuple[int | None, int | None] | None = None,
 ) -> Any:
     """Every row of ``table`` (stored schema) matching ``expr``, journals and segments together.
 
     A read that races a compaction (a listed segment deleted, a compacted file new since the
     listing, a journal read here sealed while compacted files are present) starts again, so
-    no row is ever read twice or missed.
+    no row is ever read twice or missed. ``span``: the window ``(start, end)`` in ms that
+    ``expr`` holds, to skip bulk chunk segments outside it unopened.
     """
     pa = require_pyarrow()
     for _ in range(_ATTEMPTS):
         try:
-            parts = _read_once(root, table, expr, bounds or {})
+            parts = _read_once(root, table, expr, bounds or {}, span)
         except FileNotFoundError:  # a segment compacted away since it was listed
             continue
         if parts is not None:
@@ -133,7 +161,11 @@ _ATTEMPTS = 20
 
 
 def _read_once(
-    root: Path, table: str, expr: Any, bounds: dict[str, tuple[str | None, str | None]]
+    root: Path,
+    table: str,
+    expr: Any,
+    bounds: dict[str, tuple[str | None, str | None]],
+    span: tuple[int | None, int | None] | None = None,
 ) -> list[Any] | None:
     pa = require_pyarrow()
     parts, seen = [], set()
@@ -152,7 +184,11 @@ def _read_once(
         folder = journal_dir(root, table)
         if not all((folder / f"{j}.jsonl").exists() for j in seen):
             return None  # a journal read above was sealed since: its rows may be compacted too
-    files = [str(p) for p in listed if p not in replaced and p.name[5:-8] not in seen]
+    files = [
+        str(p)
+        for p in listed
+        if p not in replaced and p.name[5:].rsplit(".", 1)[0] not in seen and _in_span(p, span)
+    ]
     typed = [f for f in files if is_typed(f)]
     plain = [f for f in files if not is_typed(f)]
     if plain:

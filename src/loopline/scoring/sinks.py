@@ -64,8 +64,7 @@ def _statistics(table: Any) -> list[str]:
     """The columns given min/max statistics: all but text and nested ones.
 
     Min/max of 100,000 random prediction ids and of text columns cost a third of the writing
-    time and prune nothing useful in a file read whole; the event log keeps statistics on ids,
-    where lookups by id use them.
+    time and prune nothing useful in a file that is read whole.
     """
     import pyarrow as pa
 
