@@ -27,6 +27,15 @@ def test_health_needs_no_token(secured: AuthServer) -> None:
     assert httpx.get(f"{secured.url}/api/health").status_code == 200
 
 
+def test_api_schema_and_docs_are_public_and_data_is_not(secured: AuthServer) -> None:
+    # decision 50: the route list is public, what the routes hold is not
+    schema = httpx.get(f"{secured.url}/openapi.json")
+    assert schema.status_code == 200
+    assert "/api/experiments" in schema.json()["paths"]
+    assert httpx.get(f"{secured.url}/docs").status_code == 200
+    _error(httpx.get(f"{secured.url}/api/experiments"), 401, "UNAUTHENTICATED")
+
+
 @pytest.mark.parametrize(
     ("headers", "reason"),
     [({}, "missing"), ({"Authorization": "Basic YTpi"}, "malformed"),
