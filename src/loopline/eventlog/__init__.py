@@ -22,12 +22,14 @@ Examples:
     1
 """
 
+from loopline.eventlog.compact import CompactionSummary
 from loopline.eventlog.ids import new_prediction_id, now_ms, prediction_id_time
 from loopline.eventlog.log import EventLog
 from loopline.eventlog.writer import MODES, Mode, Writer
 
 __all__ = [
     "MODES",
+    "CompactionSummary",
     "EventLog",
     "Mode",
     "Writer",
