@@ -46,7 +46,12 @@ def test_dask_run_equals_local_run(sdk: Store, cluster: str, tmp_path: Path) -> 
     assert set(remote["prediction_id"]) <= set(logged.column("prediction_id").to_pylist())
     with distributed.Client(cluster) as client:
         loads = client.run(_unpickled)
-    assert sorted(loads.values()) == [1, 1]  # each worker unpickled the model once, for 10 tasks
+    # The model goes to each worker once per run, not with each of the 10 tasks. Under load the
+    # scheduler may assign a task before it has registered a worker's broadcast copy; the worker
+    # then fetches one from its peer (a second unpickle there, seen once in CI): at most that.
+    assert len(loads) == 2
+    assert all(1 <= n <= 2 for n in loads.values()), loads
+    assert sum(loads.values()) <= 3, loads
 
 
 def test_the_setting_names_the_cluster(
