@@ -23,6 +23,7 @@ holding them) and checks, with NumPy over all of them at once, what that code re
 - forests, gradient boosting and isolation forests, which call their trees without the input
   check, hold trees exactly as wide as what they check; gradient boosting's ``estimators_`` has
   one column per column of its initial raw prediction (``predict_stages`` writes there unchecked).
+  Those ensemble checks are in :mod:`~loopline.modeling.flavors.tree_ensembles`.
 
 Examples:
     >>> from sklearn.datasets import load_iris
@@ -35,7 +36,6 @@ Examples:
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -43,6 +43,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from loopline.modeling.flavors.tree_ensembles import check_ensemble, input_width
 from loopline.modeling.flavors.tree_walk import MAX_NESTING, Found, find_trees, refusal
 
 __all__ = ["MAX_NESTING", "check_trees"]
@@ -84,7 +85,7 @@ def check_trees(model: Any, *, source: str) -> int:
     _check_sklearn_trees(trees, source)
     _check_predictors(predictors, source)
     for found in ensembles:
-        _check_ensemble(found, Tree, source)
+        check_ensemble(found, Tree, source)
     return len({id(found.obj) for found in trees + predictors})
 
 
@@ -351,87 +352,9 @@ def _by_tree(found: list[Found]) -> list[list[Found]]:
     return list(groups.values())
 
 
-def _check_ensemble(found: Found, tree_type: Any, source: str) -> None:
-    """Forests, gradient boosting, isolation forests call their trees' code on checked input."""
-    from sklearn.ensemble import IsolationForest
-    from sklearn.ensemble._gb import BaseGradientBoosting
-
-    model = found.obj
-    if not hasattr(model, "estimators_"):
-        return  # not fitted: nothing runs its trees
-    width = _width(model)
-    if width is None:
-        raise refusal(source, found.path, "it has no integer n_features_in_")
-    members = getattr(model, "estimators_", None)
-    boosting = isinstance(model, BaseGradientBoosting)
-    if boosting and not (isinstance(members, np.ndarray) and members.ndim == 2):
-        raise refusal(source, found.path_to("estimators_"), "it is not a 2-D array")
-    if not isinstance(members, list | tuple | np.ndarray):
-        raise refusal(source, found.path_to("estimators_"), "it is not a sequence")
-    subsets = getattr(model, "estimators_features_", None)
-    shape = np.shape(members)
-    isolation = isinstance(model, IsolationForest)
-    for position, member in enumerate(np.ravel(np.asarray(members, dtype=object))):
-        tree: Any = getattr(member, "tree_", None)
-        if not isinstance(tree, tree_type):
-            reason = "it holds no decision tree in tree_"
-            raise refusal(source, _member(found, shape, position), reason)
-        expected = width
-        if isolation:
-            subset = _subset_width(subsets, position, width)
-            if subset is None:
-                reason = "its feature subset is missing or wider than X"
-                raise refusal(source, _member(found, shape, position), reason)
-            expected = subset
-        if tree.n_features != expected:
-            path = f"{_member(found, shape, position)}.tree_"
-            raise refusal(source, path, f"it splits {tree.n_features} features, not {expected}")
-    if boosting:
-        _check_boosting_columns(found, width, source)
-
-
-def _check_boosting_columns(found: Found, width: int, source: str) -> None:
-    """``predict_stages`` adds tree k of a stage to column k of the initial raw prediction."""
-    model = found.obj
-    columns = model.estimators_.shape[1]
-    if columns != getattr(model, "n_trees_per_iteration_", None):
-        raise refusal(
-            source, found.path_to("estimators_"), "its columns are not n_trees_per_iteration_"
-        )
-    if model.init_ == "zero" or model.estimators_.shape[0] == 0:
-        return
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            raw = model._raw_predict_init(np.zeros((1, width), dtype=np.float32))
-    except Exception as exc:  # any failure: the width cannot be vouched for
-        raise refusal(
-            source, found.path_to("init_"), f"its prediction on a row of zeros failed: {exc}"
-        ) from None
-    if np.ndim(raw) != 2 or np.shape(raw)[1] != columns:
-        raise refusal(
-            source,
-            found.path_to("init_"),
-            f"its raw prediction has shape {np.shape(raw)[1:]}, not ({columns},)",
-        )
-
-
-def _member(found: Found, shape: tuple[int, ...], position: int) -> str:
-    cell = ", ".join(str(int(i)) for i in np.unravel_index(position, shape))
-    return found.path_to(f"estimators_[{cell}]")
-
-
-def _subset_width(subsets: Any, position: int, width: int) -> int | None:
-    try:
-        size = int(np.asarray(subsets[position]).size)
-    except (TypeError, IndexError, KeyError):
-        return None
-    return size if size <= width else None
-
-
 def _holder_width(item: Found, source: str) -> int:
     """The input width the estimator holding a tree checks: its ``n_features_in_``."""
-    width = _width(item.holder)
+    width = input_width(item.holder)
     if width is None:
         raise refusal(
             source,
@@ -439,13 +362,6 @@ def _holder_width(item: Found, source: str) -> int:
             "the estimator holding it has no integer n_features_in_ to bound its features",
         )
     return width
-
-
-def _width(estimator: Any) -> int | None:
-    width = getattr(estimator, "n_features_in_", None)
-    if isinstance(width, bool) or not isinstance(width, int | np.integer) or width < 0:
-        return None
-    return int(width)
 
 
 def _raise_at(found: list[Found], batch: _Batch, index: int, reason: str, source: str) -> None:
