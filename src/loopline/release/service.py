@@ -7,7 +7,10 @@ version) with a transition row that says who, when and why, and an audit event (
 
 Approvals (separation of duties, binding to the artifact and gate digests, voiding) live in
 :mod:`loopline.release.approvals`; this service moves versions through their states and asks
-its :class:`~loopline.release.approvals.Approvals` whether their approvals still hold.
+its :class:`~loopline.release.approvals.Approvals` whether their approvals still hold. It
+delegates recording those moves to :mod:`loopline.release.transitions`, evaluating and
+storing evaluations to :mod:`loopline.release.evaluations`, and loading models (trusting
+approved pickles) to :mod:`loopline.release.trust`.
 """
 
 from __future__ import annotations
@@ -27,32 +30,29 @@ from loopline.entities import (
     Transition,
 )
 from loopline.entities.models import RELEASE_ALIASES
-from loopline.errors import InvalidArgumentError, InvalidStateError, NotFoundError
-from loopline.modeling.logged import LoggedModel, load_logged_model
+from loopline.errors import InvalidStateError, NotFoundError
+from loopline.modeling.logged import LoggedModel
 from loopline.registry.checks import check_model_name, check_version
 from loopline.registry.service import RegistryService
 from loopline.release.aliases import alias_holders
 from loopline.release.approvals import Approvals, check_intact
 from loopline.release.checks import (
     check_actor,
-    check_evaluated_uri,
     check_optional_reason,
     check_policy,
     check_release_alias,
     check_required_text,
 )
-from loopline.release.digests import stored_digest
+from loopline.release.evaluations import Evaluations, LineageHook
 from loopline.release.gates import release_gates
-from loopline.release.inputs import read_table, training_table
+from loopline.release.transitions import Transitions, check_status
+from loopline.release.trust import Trust
 from loopline.tracking.service import TrackingService
 
 if TYPE_CHECKING:
     from loopline.data.service import DatasetService
 
 __all__ = ["RELEASE_ALIASES", "LineageHook", "ReleaseService"]
-
-LineageHook = Callable[[str, ModelVersion, Mapping[str, Any]], None]
-"""Called with ``("START" | "COMPLETE" | "FAIL", version, details)`` around an evaluation."""
 
 S = ModelVersionStatus
 
@@ -115,6 +115,12 @@ class ReleaseService:
         self.clock = clock
         self.lineage = lineage if lineage is not None else tracking.lineage.evaluation_event
         self.approvals = Approvals(tracking, self.store, audit, clock=clock)
+        self.transitions = Transitions(registry, audit, clock=clock)
+        self.trust = Trust(tracking, registry)
+        self.evaluations = Evaluations(
+            registry, datasets, audit, self.trust, policy=self.get_policy, clock=clock,
+            lineage=self.lineage,
+        )  # fmt: skip
 
     # -- policies ----------------------------------------------------------------------------
 
@@ -160,63 +166,19 @@ class ReleaseService:
         on ``train_data`` when the version records none. A tampered artifact is refused, and
         a pickled model is loaded only with ``trusted=True`` or once approved.
         """
-        from loopline.release.evaluate import evaluate_model
-
-        actor = check_actor(actor, "evaluate")
-        target = check_required_text("target", target, "evaluate")
-        model_uri = check_evaluated_uri(model_uri)
-        if isinstance(threshold, bool) or not isinstance(threshold, int | float):
-            raise InvalidArgumentError(
-                f"The 'threshold' parameter must be a number in [0, 1]. Got {threshold!r}.",
-                field="threshold",
-            )
-        version = self.registry.resolve(model_uri)
-        policy = self.get_policy(version.name)
-        frame, data_source = read_table(self.datasets, data, "data")
-        train, train_source = training_table(self.store, self.datasets, version, train_data)
-        model = self.load_model(version.uri, trusted=trusted)
-        details = {"data": data_source, "training_data": train_source}
-        self._lineage("START", version, details)
-        try:
-            result = evaluate_model(
-                model, frame, target=target, train=train, policy=policy, baseline=baseline,
-                sensitive_features=sensitive_features, threshold=float(threshold),
-                positive_label=positive_label, importance=bool(importance),
-            )  # fmt: skip
-        except Exception as exc:
-            self._lineage("FAIL", version, {**details, "error": str(exc)[:500]})
-            raise
-        result.update(
-            model_uri=version.uri, digest=version.digest, data=data_source,
-            training_data=train_source,
+        return self.evaluations.evaluate(
+            model_uri, data, target=target, baseline=baseline,
+            sensitive_features=sensitive_features, train_data=train_data, threshold=threshold,
+            positive_label=positive_label, importance=importance, trusted=trusted, actor=actor,
         )  # fmt: skip
-        stored = self.store.insert_model_evaluation(
-            version.name, version.version, result, created_by=actor, now=self.clock()
-        )
-        self.audit.record(
-            actor, "model_version.evaluate", "model_version", f"{version.name}/{version.version}",
-            {"evaluation_id": stored.id, "data": data_source, "comparison": result["comparison"]},
-        )  # fmt: skip
-        self._lineage("COMPLETE", version, {**details, "evaluation_id": stored.id})
-        return stored
 
     def list_evaluations(self, name: str, version: int) -> list[StoredEvaluation]:
         """The version's stored evaluations, oldest first."""
-        return self.store.list_model_evaluations(check_model_name(name), check_version(version))
+        return self.evaluations.list_evaluations(name, version)
 
     def get_evaluation(self, name: str, version: int) -> StoredEvaluation:
         """The version's latest evaluation (the one the gates read); NotFoundError if none."""
-        found = self.list_evaluations(name, version)
-        if not found:
-            raise NotFoundError(
-                f"Version {version} of {name!r} has no stored evaluation.", model=name,
-                version=version,
-            )  # fmt: skip
-        return found[-1]
-
-    def _lineage(self, state: str, version: ModelVersion, details: Mapping[str, Any]) -> None:
-        if self.lineage is not None:
-            self.lineage(state, version, details)
+        return self.evaluations.get_evaluation(name, version)
 
     # -- gates -------------------------------------------------------------------------------
 
@@ -242,43 +204,6 @@ class ReleaseService:
 
     # -- transitions -------------------------------------------------------------------------
 
-    def _move(
-        self,
-        found: ModelVersion,
-        expected: list[ModelVersionStatus],
-        to: ModelVersionStatus,
-        *,
-        actor: str,
-        reason: str | None,
-        action: str,
-        details: Mapping[str, Any] | None = None,
-        remove_aliases: tuple[str, ...] = (),
-    ) -> ModelVersion:
-        transition, removed = self.store.transition_model_version(
-            found.name, found.version, expected=expected, to=to, actor=actor, reason=reason,
-            details=details, remove_aliases=remove_aliases, now=self.clock(),
-        )  # fmt: skip
-        for alias in removed:
-            self.audit.record(
-                actor, "alias.delete", "alias", f"{found.name}@{alias}",
-                {"model": found.name, "alias": alias, "from": found.version, "to": None},
-            )  # fmt: skip
-        self.audit.record(
-            actor, f"model_version.{action}", "model_version", f"{found.name}/{found.version}",
-            {"from": transition.from_status, "to": transition.to_status, "reason": reason,
-             **transition.details},
-        )  # fmt: skip
-        return self.registry.get_model_version(found.name, found.version)
-
-    @staticmethod
-    def _expect(found: ModelVersion, step: str, *allowed: ModelVersionStatus) -> None:
-        if found.status not in allowed:
-            raise InvalidStateError(
-                f"Version {found.version} of {found.name!r} is {found.status.value!r}; {step} "
-                f"needs it to be {' or '.join(repr(s.value) for s in allowed)}.",
-                model=found.name, version=found.version, status=found.status.value,
-            )  # fmt: skip
-
     def validate(
         self, name: str, version: int, *, actor: str, reason: str | None = None
     ) -> ModelVersion:
@@ -286,10 +211,10 @@ class ReleaseService:
         actor = check_actor(actor, "validate")
         reason = check_optional_reason("reason", reason, "validate")
         found = self.registry.get_model_version(name, version)
-        self._expect(found, "validate", S.REGISTERED)
+        check_status(found, "validate", S.REGISTERED)
         check_intact(found, self.approvals.artifact_digest(found), "validated")
         report = self._passing_gates(found, "validated")
-        return self._move(
+        return self.transitions.move(
             found, [S.REGISTERED], S.VALIDATED, actor=actor, reason=reason, action="validate",
             details={"gates_digest": report.digest, "evaluation_id": report.evaluation_id},
         )  # fmt: skip
@@ -303,7 +228,7 @@ class ReleaseService:
         actor = check_actor(actor, "request_approval")
         reason = check_required_text("reason", reason, "request_approval")
         found = self.registry.get_model_version(name, version)
-        self._expect(found, "request_approval", S.VALIDATED, S.APPROVED)
+        check_status(found, "request_approval", S.VALIDATED, S.APPROVED)
         if found.status is S.APPROVED and not self._approval_problems(found):
             raise InvalidStateError(
                 f"Version {version} of {name!r} is approved and its approvals are valid; "
@@ -312,7 +237,7 @@ class ReleaseService:
             )  # fmt: skip
         check_intact(found, self.approvals.artifact_digest(found), "sent for approval")
         report = self._passing_gates(found, "sent for approval")
-        return self._move(
+        return self.transitions.move(
             found, [found.status], S.PENDING_APPROVAL, actor=actor, reason=reason,
             action="request_approval", details={"gates_digest": report.digest},
         )  # fmt: skip
@@ -336,7 +261,7 @@ class ReleaseService:
         reason = check_required_text("reason", reason, decision)
         found = self.registry.get_model_version(name, version)
         self.approvals.check_duties(found, actor, decision)
-        self._expect(found, decision, S.PENDING_APPROVAL)
+        check_status(found, decision, S.PENDING_APPROVAL)
         artifact = self.approvals.artifact_digest(found)
         report = self.gates(found.name, found.version)
         if decision == "approve":
@@ -370,7 +295,7 @@ class ReleaseService:
         actor = check_actor(actor, "promote")
         reason = check_required_text("reason", reason, "promote")
         found = self.registry.get_model_version(name, version)
-        self._expect(found, "promote", S.APPROVED)
+        check_status(found, "promote", S.APPROVED)
         problems = self._approval_problems(found)
         if problems:
             raise InvalidStateError(
@@ -378,25 +303,7 @@ class ReleaseService:
                 f"{'; '.join(problems)}.",
                 model=name, version=version, alias=alias,
             )  # fmt: skip
-        return self._set_alias(found, alias, actor, reason, {"action": "promote"})
-
-    def _set_alias(
-        self, found: ModelVersion, alias: str, actor: str, reason: str, details: dict[str, Any]
-    ) -> ModelVersion:
-        transition, previous = self.store.move_release_alias(
-            found.name, found.version, alias, actor=actor, reason=reason, details=details,
-            now=self.clock(),
-        )  # fmt: skip
-        self.audit.record(
-            actor, "alias.set", "alias", f"{found.name}@{alias}",
-            {"model": found.name, "alias": alias, "from": previous, "to": found.version,
-             "release": details["action"], "reason": reason},
-        )  # fmt: skip
-        self.audit.record(
-            actor, f"model_version.{details['action']}", "model_version",
-            f"{found.name}/{found.version}", {"reason": reason, **transition.details},
-        )  # fmt: skip
-        return self.registry.get_model_version(found.name, found.version)
+        return self.transitions.set_alias(found, alias, actor, reason, {"action": "promote"})
 
     def rollback(
         self, name: str, *, alias: str = "champion", actor: str, reason: str
@@ -426,7 +333,7 @@ class ReleaseService:
             if problems:
                 skipped.append(f"version {number}: {'; '.join(problems)}")
                 continue
-            return self._set_alias(
+            return self.transitions.set_alias(
                 candidate, alias, actor, reason, {"action": "rollback", "from_version": current}
             )
         raise InvalidStateError(
@@ -441,8 +348,8 @@ class ReleaseService:
         reason = check_required_text("reason", reason, "retire")
         found = self.registry.get_model_version(name, version)
         live: list[ModelVersionStatus] = [s for s in ModelVersionStatus if s is not S.RETIRED]
-        self._expect(found, "retire", *live)
-        return self._move(
+        check_status(found, "retire", *live)
+        return self.transitions.move(
             found, live, S.RETIRED, actor=actor, reason=reason, action="retire",
             remove_aliases=RELEASE_ALIASES,
         )  # fmt: skip
@@ -455,7 +362,7 @@ class ReleaseService:
 
     def is_approved_digest(self, digest: str) -> bool:
         """Whether an approved version has this artifact digest (its pickles may be loaded)."""
-        return isinstance(digest, str) and self.store.approved_digest_exists(digest)
+        return self.trust.is_approved_digest(digest)
 
     def load_model(self, uri: str, *, trusted: Any = False) -> LoggedModel:
         """Load a model; pickles are trusted when its digest belongs to an approved version.
@@ -463,16 +370,4 @@ class ReleaseService:
         The digest checked is the registered one for ``models:/`` URIs and the one recomputed
         from the stored bytes for ``runs:/`` URIs; loading refuses bytes that do not match it.
         """
-        if trusted is False and self._approved_artifact(uri):
-            trusted = True
-        return load_logged_model(self.tracking, self.registry, uri, trusted=trusted)
-
-    def _approved_artifact(self, uri: str) -> bool:
-        if not isinstance(uri, str):
-            return False
-        if uri.startswith("models:/"):
-            return self.is_approved_digest(self.registry.resolve(uri).digest)
-        run_id, _, path = uri.removeprefix("runs:/").partition("/")
-        if uri.startswith("runs:/") and run_id and path:
-            return self.is_approved_digest(stored_digest(self.tracking, run_id, path.strip("/")))
-        return False
+        return self.trust.load_model(uri, trusted=trusted)
