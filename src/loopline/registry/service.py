@@ -11,8 +11,9 @@ for monitoring. The release aliases (``champion``, ``challenger``, ``shadow``) a
 release process only; every other alias name is free here.
 
 The argument checks are in :mod:`loopline.registry.checks` (shared with the remote client),
-filtered search in :mod:`loopline.registry.search` and audited deletion in
-:mod:`loopline.registry.deletion`; the service delegates to them.
+filtered search in :mod:`loopline.registry.search`, audited deletion in
+:mod:`loopline.registry.deletion` and model URI resolution in :mod:`loopline.registry.uris`;
+the service delegates to them.
 """
 
 from __future__ import annotations
@@ -36,7 +37,6 @@ from loopline.openlineage import LineageEmitter
 from loopline.registry import deletion, search
 from loopline.registry.checks import (
     MAX_MODEL_NAME_LENGTH,
-    MAX_VERSION,
     check_alias,
     check_digest,
     check_free_alias,
@@ -48,6 +48,7 @@ from loopline.registry.checks import (
     invalid,
 )
 from loopline.registry.search import DEFAULT_MAX_RESULTS
+from loopline.registry.uris import resolve_model_uri
 from loopline.store import SqlTrackingStore
 from loopline.tracking.paging import check_max_results, decode_token, encode_token
 from loopline.tracking.validation import check_string_map
@@ -63,8 +64,6 @@ __all__ = [
     "check_model_name",
     "check_version",
 ]
-
-_SCHEME = "models:/"
 
 
 def _now_ms() -> int:
@@ -384,39 +383,4 @@ class RegistryService:
         The version form is tried first (the text after the last ``/`` is a number or
         ``latest``), so model names may themselves contain ``/`` or ``@``.
         """
-        if not isinstance(uri, str) or not uri.startswith(_SCHEME):
-            raise InvalidArgumentError(
-                "A model URI must be 'models:/<name>/<version>', 'models:/<name>/latest' or "
-                f"'models:/<name>@<alias>'. Got {str(uri)[:120]!r} instead.",
-                field="uri",
-            )
-        rest = uri[len(_SCHEME) :]
-        head, slash, tail = rest.rpartition("/")
-        if slash and head and (tail == "latest" or tail.isdecimal()):
-            name = self._uri_name(head, uri)
-            if tail == "latest":
-                return self.store.get_latest_model_version(name)
-            try:
-                return self.store.get_model_version(name, check_version(int(tail)))
-            except InvalidArgumentError:
-                why = f"the version {tail!r} is not from 1 to {MAX_VERSION}"
-                raise self._malformed(uri, why) from None
-        head, at, tail = rest.rpartition("@")
-        if at and head:
-            try:
-                alias = check_alias(tail)
-            except InvalidArgumentError as exc:
-                raise self._malformed(uri, exc.message) from None
-            return self.store.get_model_version_by_alias(self._uri_name(head, uri), alias)
-        raise self._malformed(uri, "it names no version: end it with '/<version>', '/latest' "
-                                   "or '@<alias>'")  # fmt: skip
-
-    def _uri_name(self, name: str, uri: str) -> str:
-        try:
-            return check_model_name(name)
-        except InvalidArgumentError as exc:
-            raise self._malformed(uri, exc.message) from None
-
-    @staticmethod
-    def _malformed(uri: str, why: str) -> InvalidArgumentError:
-        return InvalidArgumentError(f"The model URI {uri[:200]!r} is malformed: {why}", field="uri")
+        return resolve_model_uri(self.store, uri)
