@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from loopline.errors import ConflictError, InvalidArgumentError
-from loopline.eventlog.journal import fsync_dir, journal_dir
+from loopline.eventlog.journal import fsync_dir, journal_dir, replace_durably
 from loopline.eventlog.schema import PARTITIONS, TABLES, require_pyarrow, stored
 from loopline.eventlog.typed import TYPED_PARQUET_SUFFIX, is_typed
 
@@ -346,16 +346,10 @@ def write_compacted(folder: Path, table: str, pack: list[Segment]) -> tuple[Path
     stamp = f"{time.time_ns() // 1_000_000:013d}-{os.getpid()}-{os.urandom(4).hex()}"
     name = f"{COMPACTED_PREFIX}{stamp}{TYPED_PARQUET_SUFFIX if typed else '.parquet'}"
     path = folder / name
-    tmp = folder / f".{name}.{os.getpid()}.{os.urandom(4).hex()}.tmp"
-    try:
-        pa.parquet.write_table(merged, tmp, compression="zstd", row_group_size=_ROW_GROUP)
-        fd = os.open(tmp, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    fsync_dir(folder)
+    replace_durably(
+        path,
+        lambda tmp: pa.parquet.write_table(
+            merged, tmp, compression="zstd", row_group_size=_ROW_GROUP
+        ),
+    )
     return path, merged.num_rows

@@ -11,11 +11,15 @@ from __future__ import annotations
 import fcntl
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from loopline.errors import StorageError
 
-__all__ = ["Journal", "fsync_dir", "journal_dir", "list_journals", "read_complete", "try_lock"]
+__all__ = [
+    "Journal", "fsync_dir", "journal_dir", "list_journals", "read_complete", "replace_durably",
+    "try_lock",
+]  # fmt: skip
 
 
 def journal_dir(root: Path, table: str) -> Path:
@@ -29,6 +33,33 @@ def fsync_dir(path: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def replace_durably(path: Path, write: Callable[[Path], None]) -> None:
+    """Put a file at ``path`` whole or not at all: ``write`` fills a hidden temporary file in
+    the same folder, which is fsynced, renamed over ``path`` and its folder fsynced. A reader
+    sees no file or the complete one; a crash leaves at most a ``.part-*.tmp`` file behind
+    (removed by the next seal or compaction). The folder must exist.
+
+    Examples:
+        >>> import tempfile
+        >>> target = Path(tempfile.mkdtemp()) / "part-1.txt"
+        >>> replace_durably(target, lambda tmp: tmp.write_text("rows"))
+        >>> target.read_text(), [p.name for p in target.parent.iterdir()]
+        ('rows', ['part-1.txt'])
+    """
+    tmp = path.parent / f".{path.name}.{os.getpid()}.{os.urandom(4).hex()}.tmp"
+    try:
+        write(tmp)
+        fd = os.open(tmp, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    fsync_dir(path.parent)
 
 
 def list_journals(root: Path, table: str) -> list[Path]:

@@ -15,7 +15,13 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from loopline.eventlog.journal import fsync_dir, list_journals, read_complete, try_lock
+from loopline.eventlog.journal import (
+    fsync_dir,
+    list_journals,
+    read_complete,
+    replace_durably,
+    try_lock,
+)
 from loopline.eventlog.schema import PARTITIONS, TABLES, journal_schema, require_pyarrow, stored
 
 __all__ = ["parse_journal", "recover", "seal_journal", "segment_name", "to_stored"]
@@ -90,18 +96,7 @@ def _write_segment(path: Path, table: Any) -> None:
     folder = path.parent
     created = not folder.exists()
     folder.mkdir(parents=True, exist_ok=True)
-    tmp = folder / f".{path.name}.{os.getpid()}.{os.urandom(4).hex()}.tmp"
-    try:
-        pq.write_table(table, tmp, compression="zstd")
-        fd = os.open(tmp, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    fsync_dir(folder)
+    replace_durably(path, lambda tmp: pq.write_table(table, tmp, compression="zstd"))
     if created:
         fsync_dir(folder.parent)
         fsync_dir(folder.parent.parent)

@@ -167,14 +167,6 @@ def _struct(columns: dict[str, Any]) -> Any:
     return pa.StructArray.from_arrays(arrays, names=list(columns))
 
 
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def write_segment(root: str | Path, table: Any, *, deployment: str, timestamp: int) -> Path:
     """Write one chunk's log rows as a segment of the event log under ``root``; its path.
 
@@ -184,6 +176,7 @@ def write_segment(root: str | Path, table: Any, *, deployment: str, timestamp: i
     import pyarrow as pa
 
     from loopline.eventlog.encode import date_of
+    from loopline.eventlog.journal import fsync_dir, replace_durably
     from loopline.eventlog.typed import TYPED_SUFFIX
 
     folder = (
@@ -195,24 +188,17 @@ def write_segment(root: str | Path, table: Any, *, deployment: str, timestamp: i
     created = [p for p in (folder.parent.parent, folder.parent, folder) if not p.exists()]
     folder.mkdir(parents=True, exist_ok=True)
     name = f"part-{timestamp:013d}-{os.getpid()}-{os.urandom(6).hex()}{TYPED_SUFFIX}"
-    tmp = folder / f".{name}.{os.getpid()}.{os.urandom(4).hex()}.tmp"
-    try:
-        data = table.drop_columns(["deployment"])
-        options = pa.ipc.IpcWriteOptions(compression=_IPC_COMPRESSION)
+    data = table.drop_columns(["deployment"])
+    options = pa.ipc.IpcWriteOptions(compression=_IPC_COMPRESSION)
+
+    def write(tmp: Path) -> None:
         with (
             pa.OSFile(str(tmp), "wb") as sink,
             pa.ipc.new_file(sink, data.schema, options=options) as out,
         ):
             out.write_table(data)
-        fd = os.open(tmp, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(tmp, folder / name)
-    finally:
-        tmp.unlink(missing_ok=True)
-    _fsync_dir(folder)
+
+    replace_durably(folder / name, write)
     for made in reversed(created):
-        _fsync_dir(made.parent)
+        fsync_dir(made.parent)
     return folder / name
