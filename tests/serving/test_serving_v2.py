@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 import tritonclient.http as triton
 from serving_support import COLUMNS, Models, Running, expected_proba
-from tritonclient.utils import InferenceServerException
 
 
 @pytest.fixture
@@ -59,18 +58,10 @@ def test_infer_with_tritonclient_matches_the_model(tc: Any, models: Models) -> N
 
 def test_outputs_filter_and_default_outputs(tc: Any, models: Models) -> None:
     only = _infer(tc, models.X[:2], ["proba"])
-    everything = _infer(tc, models.X[:2])  # the client asks for binary output; JSON comes back
+    everything = _infer(tc, models.X[:2])  # the client asks for binary output
 
     assert [o["name"] for o in only.get_response()["outputs"]] == ["proba"]
     assert everything.as_numpy("label").shape == (2,)
-
-
-def test_binary_input_is_a_clear_400(tc: Any, models: Models) -> None:
-    tensor = triton.InferInput("input-0", [1, 20], "FP64")
-    tensor.set_data_from_numpy(models.X[:1])  # binary by default
-
-    with pytest.raises(InferenceServerException, match="binary tensor data extension"):
-        tc.infer("gbc", [tensor])
 
 
 def test_nested_data_and_pd_convention(http: httpx.Client, models: Models) -> None:

@@ -29,7 +29,7 @@ from typing import Any
 
 from loopline import __version__
 from loopline.errors import LooplineError
-from loopline.serving import mlflow, pipeline, predict, v2
+from loopline.serving import mlflow, pipeline, predict, v2, v2_binary
 from loopline.serving.endpoint import Endpoint
 from loopline.serving.http import Answer, HttpError, dumps, error, loads, ok
 from loopline.serving.outcomes import decode_outcomes
@@ -237,10 +237,8 @@ class ServingApp:
         raise HttpError(404, f"There is no route {path}.")
 
     async def _infer(self, name: str, version: str | None, body: bytes, scope: Scope) -> Answer:
-        if _header(scope, b"inference-header-content-length") is not None:
-            raise HttpError(400, v2.BINARY)
         endpoint = self._endpoint(name, version)
-        document = loads(body)
+        document = v2_binary.read_request(body, _header(scope, v2_binary.HEADER))
         wanted: list[list[str] | None] = []
 
         def decode(runtime: ModelRuntime) -> pipeline.Decoded:
@@ -256,7 +254,7 @@ class ServingApp:
         scored = await pipeline.run(
             endpoint, decode, document, scope["headers"], shadows=self._shadows, want_rows=ids
         )
-        return ok(v2.encode_infer(endpoint, scored, wanted[0], document))
+        return v2_binary.answer(v2.encode_infer(endpoint, scored, wanted[0], document), document)
 
     async def _invocations(self, scope: Scope, body: bytes) -> Answer:
         endpoint = self._single()

@@ -10,8 +10,8 @@ Tabular input comes in one of two conventions:
 Outputs: ``label`` ([N]) and ``proba`` ([N, K], FP64) for classifiers, ``prediction`` ([N])
 otherwise. A request may also ask (in ``outputs``) for ``action`` (the deployment policy's
 action per row) and ``prediction_id`` (the id each row was logged under, for outcomes); they are
-never sent unasked, so a plain V2 client sees plain V2 answers. The binary tensor extension is
-refused with a 400 that says so.
+never sent unasked, so a plain V2 client sees plain V2 answers. Triton's binary tensor extension
+is framed in :mod:`loopline.serving.v2_binary`; this module sees its inputs as JSON ``data``.
 """
 
 from __future__ import annotations
@@ -48,10 +48,6 @@ DATATYPES = frozenset(
     }
 )
 _BY_TYPE = {"integer": "INT64", "float": "FP64", "boolean": "BOOL"}
-BINARY = (
-    "The binary tensor data extension is not supported; send JSON tensors (tritonclient: "
-    "set_data_from_numpy(x, binary_data=False) and InferRequestedOutput(name, binary_data=False))."
-)
 
 
 def model_metadata(endpoint: Endpoint, runtime: ModelRuntime) -> dict[str, Any]:
@@ -106,11 +102,15 @@ def decode_infer(runtime: ModelRuntime, body: Any) -> tuple[Decoded, list[str] |
                 400, f"inputs[{position}] must be an object (name, shape, datatype, data)."
             )
         parameters = tensor.get("parameters")
-        if isinstance(parameters, dict) and "binary_data_size" in parameters:
-            raise HttpError(400, BINARY)
         name = tensor.get("name")
         if not isinstance(name, str):
             raise HttpError(400, f"inputs[{position}].name must be a string.")
+        if isinstance(parameters, dict) and "binary_data_size" in parameters:
+            raise HttpError(
+                400,
+                f"inputs[{position}] ({name!r}) sets parameters.binary_data_size but the request "
+                "has no Inference-Header-Content-Length header (the JSON header's byte length).",
+            )
         datatype = tensor.get("datatype")
         if datatype is not None and (not isinstance(datatype, str) or datatype not in DATATYPES):
             raise HttpError(
