@@ -128,4 +128,4 @@ def test_health_bodies(http: httpx.Client) -> None:
     assert http.get("/v2/health/live").json() == {"live": True}
     assert http.get("/v2/health/ready").json() == {"ready": True}
     assert http.get("/v2/models/gbc/ready").json() == {"name": "gbc", "ready": True}
-    assert http.get("/v2").json()["extensions"] == []
+    assert http.get("/v2").json()["extensions"] == ["binary_tensor_data"]

@@ -176,7 +176,9 @@ class ServingApp:
         if path == "/v2/health/ready":
             return ok({"ready": True}) if self.ready else error_ready()
         if path in ("/v2", "/v2/"):
-            return ok({"name": "loopline", "version": __version__, "extensions": []})
+            return ok(
+                {"name": "loopline", "version": __version__, "extensions": ["binary_tensor_data"]}
+            )
         if path in ("/ping", "/health"):
             return Answer(200, b"\n") if self.ready else Answer(404, b"\n")
         if path == "/version":
