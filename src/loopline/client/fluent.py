@@ -5,36 +5,43 @@ param fails where it is logged. Metric values are checked at once and buffered: 
 flushes them every ``metric_flush_interval`` seconds or every ``metric_buffer_size`` values, and
 ``end_run`` (or leaving the ``with`` block) flushes before it returns, so everything logged is
 durable and visible to other processes when it does.
+
+This module gathers the fluent functions in one place; they live by concern in
+``fluent_runs`` (the active run and its lifecycle), ``fluent_logging`` (``log_*`` and ``set_tag*``)
+and ``fluent_models`` (``log_model``, ``load_model``, ``evaluate``).
 """
 
 from __future__ import annotations
 
-import atexit
-import os
-import threading
-import time
-import weakref
-from collections.abc import Mapping, Sequence
-from types import TracebackType
-from typing import Any
-
-from loopline.client import environment
-from loopline.client.buffer import Flusher, MetricBuffer
-from loopline.client.client import Client
-from loopline.entities import (
-    DatasetVersion,
-    Experiment,
-    LifecycleStage,
-    Page,
-    Run,
-    RunStatus,
-    ViewType,
+from loopline.client.fluent_logging import (
+    delete_tag as delete_tag,
 )
-from loopline.errors import (
-    InvalidArgumentError,
-    InvalidStateError,
+from loopline.client.fluent_logging import (
+    log_artifact,
+    log_artifacts,
+    log_input,
+    log_metric,
+    log_metrics,
+    log_param,
+    log_params,
+    log_text,
+    set_tag,
+    set_tags,
 )
-from loopline.tracking import validation as v
+from loopline.client.fluent_models import evaluate, load_model, log_model
+from loopline.client.fluent_runs import (
+    ActiveRun,
+    active_run,
+    end_run,
+    flush,
+    get_client,
+    get_run,
+    get_uri,
+    search_runs,
+    set_experiment,
+    set_uri,
+    start_run,
+)
 
 __all__ = [
     "ActiveRun",
@@ -62,404 +69,3 @@ __all__ = [
     "set_uri",
     "start_run",
 ]
-
-_INT64 = 2**63
-
-
-class ActiveRun:
-    """The run a ``with loopline.start_run():`` block works in."""
-
-    def __init__(self, run: Run, client: Client, buffer: MetricBuffer) -> None:
-        self.ended = False
-        self._run = run
-        self.client = client
-        self.buffer = buffer
-
-    @property
-    def id(self) -> str:
-        return self._run.info.run_id
-
-    @property
-    def info(self) -> Any:
-        return self._run.info
-
-    @property
-    def data(self) -> Any:
-        """The run's data as stored now (metrics flushed first)."""
-        self.buffer.flush()
-        return self.client.get_run(self.id).data
-
-    def __enter__(self) -> ActiveRun:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        if self.ended:  # end_run() inside the block already set the status it wanted
-            return
-        if exc_type is None:
-            status = RunStatus.FINISHED
-        elif issubclass(exc_type, KeyboardInterrupt):
-            status = RunStatus.KILLED
-        else:
-            status = RunStatus.FAILED
-        _end(self, status, suppress=exc_type is not None)
-
-    def __repr__(self) -> str:
-        return f"<ActiveRun id={self.id} name={self._run.info.run_name!r}>"
-
-
-class _State:
-    def __init__(self) -> None:
-        self.uri: str | None = None
-        self.client: Client | None = None
-        self.experiment_id: str | None = None
-        self.local = threading.local()
-        self.lock = threading.Lock()
-        self.all_runs: weakref.WeakSet[ActiveRun] = weakref.WeakSet()
-
-    def get_client(self) -> Client:
-        if self.client is None:
-            with self.lock:
-                if self.client is None:
-                    self.client = Client(self.uri)
-        return self.client
-
-    def stack(self) -> list[ActiveRun]:
-        stack: list[ActiveRun] | None = getattr(self.local, "stack", None)
-        if stack is None:
-            stack = self.local.stack = []
-        return stack
-
-
-_state = _State()
-_flusher = Flusher()
-
-
-def set_uri(uri: str | None) -> None:
-    """Point the fluent SDK at a server (``http://host:port``) or a local store (URL or folder).
-
-    ``None`` goes back to ``LOOPLINE_URI`` or the embedded default. Active runs are ended first.
-    """
-    for run in list(_state.stack()):
-        _end(run, RunStatus.FINISHED, suppress=False)
-    with _state.lock:
-        _state.uri = uri
-        _state.client = None
-        _state.experiment_id = None
-
-
-def get_uri() -> str:
-    return _state.get_client().uri
-
-
-def get_client() -> Client:
-    """The client the fluent functions use."""
-    return _state.get_client()
-
-
-def set_experiment(name: str | None = None, *, experiment_id: str | None = None) -> Experiment:
-    """Make an experiment current for new runs, creating it by name if it does not exist."""
-    client = _state.get_client()
-    if experiment_id is not None:
-        experiment = client.get_experiment(experiment_id)
-    elif name is not None:
-        experiment = client.get_or_create_experiment(name)
-    else:
-        raise InvalidArgumentError("set_experiment needs a name or an experiment_id.", field="name")
-    if experiment.lifecycle_stage is LifecycleStage.DELETED:
-        raise InvalidStateError(
-            f"Experiment {experiment.name!r} is deleted; restore it first "
-            f"(loopline.Client().restore_experiment({experiment.experiment_id!r})).",
-            experiment_id=experiment.experiment_id,
-        )
-    _state.experiment_id = experiment.experiment_id
-    return experiment
-
-
-def _capture_tags(client: Client) -> dict[str, str]:
-    if not client.settings.capture_environment:
-        return {}
-    return {**environment.environment_tags(), **environment.code_version_tags()}
-
-
-def start_run(
-    run_id: str | None = None,
-    *,
-    experiment_id: str | None = None,
-    run_name: str | None = None,
-    nested: bool = False,
-    tags: Mapping[str, Any] | None = None,
-    description: str | None = None,
-) -> ActiveRun:
-    """Start a run (or resume ``run_id``) and make it active; use it as a context manager.
-
-    Examples:
-        >>> import tempfile, loopline
-        >>> loopline.set_uri(tempfile.mkdtemp())
-        >>> with loopline.start_run(run_name="doc") as run:
-        ...     _ = loopline.log_param("alpha", 0.5)
-        ...     loopline.log_metric("rmse", 0.73, step=1)
-        >>> loopline.get_run(run.id).data.metrics
-        {'rmse': 0.73}
-    """
-    client = _state.get_client()
-    stack = _state.stack()
-    if stack and not nested:
-        raise InvalidStateError(
-            f"Run {stack[-1].id} is already active; end it first, or pass nested=True to start "
-            "a child run.",
-            run_id=stack[-1].id,
-        )
-    if run_id is not None:
-        run = client.get_run(run_id)
-        if run.info.lifecycle_stage is LifecycleStage.DELETED:
-            raise InvalidStateError(
-                f"Run {run_id} is deleted; restore it before resuming it.", run_id=run_id
-            )
-        if run.info.status is not RunStatus.RUNNING:
-            client.update_run(run_id, status=RunStatus.RUNNING)
-            run = client.get_run(run_id)
-    else:
-        all_tags = _capture_tags(client)
-        all_tags.update(tags or {})
-        if description is not None:
-            all_tags["loopline.note.content"] = description
-        run = client.create_run(
-            experiment_id or _current_experiment(client),
-            run_name=run_name,
-            tags=all_tags,
-            parent_run_id=stack[-1].id if stack else None,
-            user_id=all_tags.get("loopline.user"),
-        )
-        if client.settings.capture_environment:
-            client.log_text(
-                run.id, environment.installed_packages(), "environment/requirements.txt"
-            )
-    buffer = MetricBuffer(run.info.run_id, client, client.settings.metric_buffer_size)
-    _flusher.register(buffer, client.settings.metric_flush_interval)
-    active = ActiveRun(run, client, buffer)
-    stack.append(active)
-    _state.all_runs.add(active)
-    return active
-
-
-def _current_experiment(client: Client) -> str:
-    if _state.experiment_id is None:
-        _state.experiment_id = client.backend.default_experiment().experiment_id
-    return _state.experiment_id
-
-
-def _end(run: ActiveRun, status: RunStatus, *, suppress: bool) -> None:
-    stack = _state.stack()
-    try:
-        try:
-            run.buffer.flush()
-        finally:
-            run.client.set_terminated(run.id, status)
-    except Exception:
-        if not suppress:
-            raise
-    finally:
-        run.ended = True
-        if run in stack:
-            stack.remove(run)
-
-
-def end_run(status: RunStatus | str = RunStatus.FINISHED) -> None:
-    """End the active run: flush its metrics, then set its status. No active run: nothing."""
-    stack = _state.stack()
-    if stack:
-        _end(stack[-1], RunStatus(str(status).lower()), suppress=False)
-
-
-def active_run() -> ActiveRun | None:
-    stack = _state.stack()
-    return stack[-1] if stack else None
-
-
-def _run_for_logging() -> ActiveRun:
-    stack = _state.stack()
-    return stack[-1] if stack else start_run()
-
-
-def log_metric(
-    key: str, value: float, step: int | None = None, timestamp: int | None = None
-) -> None:
-    """Log one value of a metric series to the active run (started if there is none)."""
-    stack = getattr(_state.local, "stack", None)
-    run = stack[-1] if stack else _run_for_logging()
-    point = v.check_metric(key, value, timestamp, step)
-    buffer = run.buffer
-    buffer.items.append(point)
-    if len(buffer.items) >= buffer.limit or buffer.error is not None:
-        buffer.flush()
-
-
-def log_metrics(metrics: Mapping[str, float], step: int | None = None) -> None:
-    """Log several metrics at one step (and one timestamp)."""
-    timestamp = int(time.time() * 1000)
-    for key, value in metrics.items():
-        log_metric(key, value, step=step, timestamp=timestamp)
-
-
-def log_param(key: str, value: Any) -> Any:
-    """Log a param; logging it again with another value raises ConflictError."""
-    run = _run_for_logging()
-    run.client.log_param(run.id, key, value)
-    return value
-
-
-def log_params(params: Mapping[str, Any]) -> None:
-    run = _run_for_logging()
-    run.client.log_batch(run.id, params=params)
-
-
-def set_tag(key: str, value: Any) -> None:
-    run = _run_for_logging()
-    run.client.set_tag(run.id, key, value)
-
-
-def set_tags(tags: Mapping[str, Any]) -> None:
-    run = _run_for_logging()
-    run.client.log_batch(run.id, tags=tags)
-
-
-def delete_tag(key: str) -> None:
-    run = _run_for_logging()
-    run.client.delete_tag(run.id, key)
-
-
-def log_artifact(local_path: str | os.PathLike[str], artifact_path: str | None = None) -> str:
-    """Store a file as an artifact of the active run; returns its artifact path."""
-    run = _run_for_logging()
-    return run.client.log_artifact(run.id, local_path, artifact_path)
-
-
-def log_artifacts(local_dir: str | os.PathLike[str], artifact_path: str | None = None) -> list[str]:
-    """Store every file of a folder as artifacts of the active run."""
-    run = _run_for_logging()
-    return run.client.log_artifacts(run.id, local_dir, artifact_path)
-
-
-def log_text(text: str, artifact_file: str) -> str:
-    run = _run_for_logging()
-    return run.client.log_text(run.id, text, artifact_file)
-
-
-def log_input(
-    dataset_version: DatasetVersion, context: str = "training", *, run_id: str | None = None
-) -> None:
-    """Record that the active run (or ``run_id``) read a dataset version, in a role."""
-    if run_id is None:
-        run_id = _run_for_logging().id
-    _state.get_client().datasets.log_input(run_id, dataset_version, context)
-
-
-def log_model(
-    model: Any,
-    name: str = "model",
-    *,
-    input_example: Any = None,
-    signature: Any = None,
-    registered_model_name: str | None = None,
-) -> Any:
-    """Save a model as artifacts of the active run (its flavor chosen by type); register it.
-
-    The signature is inferred from ``input_example`` unless given. Returns a ModelInfo.
-    """
-    from loopline.modeling.logged import log_model as log
-
-    run = _run_for_logging()
-    client = run.client
-    backend = client.backend  # local or remote: both store artifacts and list their digests
-    actor = environment.environment_tags().get("loopline.user", "unknown")
-    return log(
-        backend, client.registry, run.id, model, name, input_example=input_example,
-        signature=signature, registered_model_name=registered_model_name, actor=actor,
-    )  # fmt: skip
-
-
-def load_model(model_uri: str, *, trusted: Any = False) -> Any:
-    """Load ``models:/name/<version>``, ``models:/name@alias`` or ``runs:/<run_id>/<path>``.
-
-    ``predict`` enforces the model's signature. Pickled models load only with ``trusted=True``
-    or when their digest belongs to an approved version; a model whose stored bytes changed
-    since registration is refused.
-    """
-    flush()  # pickles of approved versions are trusted: the release service (or its twin) knows
-    return _state.get_client().release.load_model(model_uri, trusted=trusted)
-
-
-def evaluate(
-    model_uri: str,
-    data: Any,
-    *,
-    target: str,
-    baseline: Any = "auto",
-    sensitive_features: Any = None,
-    train_data: Any = None,
-    threshold: float = 0.5,
-    positive_label: Any = None,
-    importance: bool = True,
-    trusted: Any = False,
-) -> Any:
-    """Evaluate a registered version on ``data`` against its non-ML baseline; store the result.
-
-    ``data`` and ``train_data`` are DataFrames or dataset versions (``datasets:/name/3``).
-    The baseline is fitted on the version's recorded training data, else on ``train_data``.
-    With ``sensitive_features`` (column names), fairness by group is computed with fairlearn.
-    Returns the StoredEvaluation (``.result`` holds metrics, baseline, comparison, importance
-    and fairness; see docs/release.md).
-    """
-    flush()
-    actor = environment.environment_tags().get("loopline.user", "unknown")
-    return _state.get_client().release.evaluate(
-        model_uri, data, target=target, baseline=baseline, sensitive_features=sensitive_features,
-        train_data=train_data, threshold=threshold, positive_label=positive_label,
-        importance=importance, trusted=trusted, actor=actor,
-    )  # fmt: skip
-
-
-def flush() -> None:
-    """Write every buffered metric value of this process now."""
-    for run in list(_state.all_runs):
-        run.buffer.flush()
-
-
-def get_run(run_id: str) -> Run:
-    flush()
-    return _state.get_client().get_run(run_id)
-
-
-def search_runs(
-    experiment: str | Sequence[str] | None = None,
-    *,
-    filter: str | None = None,
-    order_by: Sequence[str] | str = (),
-    max_results: int | None = 1000,
-    page_token: str | None = None,
-    view: ViewType | str = ViewType.ACTIVE_ONLY,
-) -> Page[Run]:
-    """Search runs of an experiment (name or id; default: the current one); see Client."""
-    flush()
-    client = _state.get_client()
-    target = experiment if experiment is not None else _current_experiment(client)
-    return client.search_runs(
-        target,
-        filter=filter,
-        order_by=order_by,
-        view=view,
-        max_results=max_results,
-        page_token=page_token,
-    )
-
-
-@atexit.register
-def _at_exit() -> None:
-    for run in list(_state.all_runs):
-        if not run.ended:
-            _end(run, RunStatus.FINISHED, suppress=True)
