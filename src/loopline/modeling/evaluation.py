@@ -2,7 +2,9 @@
 
 Pure functions over arrays: every metric is scikit-learn's own (``sklearn.metrics``,
 ``sklearn.inspection``), so the numbers equal what a scikit-learn user computes by hand.
-Storing results on model versions builds on these results.
+Storing results on model versions builds on these results. The global explanations
+(:func:`permutation_importance`, :func:`linear_coefficients`) live in
+:mod:`loopline.modeling.explanation` and are re-exported here.
 
 A metric that is undefined for the data (AUC with one class in ``y_true``, MAPE with a zero
 target, precision with no predicted positive, score metrics without ``y_score``) is reported as
@@ -20,12 +22,17 @@ Examples:
 
 from __future__ import annotations
 
-import importlib
 import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from loopline.errors import InvalidArgumentError, MissingDependencyError
+from loopline.errors import InvalidArgumentError
+from loopline.modeling.explanation import (
+    FeatureImportance,
+    linear_coefficients,
+    permutation_importance,
+)
+from loopline.modeling.sklearn_extra import require as _require
 
 __all__ = [
     "LOWER_IS_BETTER",
@@ -94,19 +101,6 @@ class BaselineComparison:
     margin: float
     min_margin: float
     beats: bool
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-@dataclass(frozen=True)
-class FeatureImportance:
-    """Permutation importance of one feature: the mean and std drop of the score, and its rank."""
-
-    feature: str
-    importance_mean: float
-    importance_std: float
-    rank: int
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -207,68 +201,6 @@ def compare_with_baseline(
         min_margin=min_margin,
         beats=margin > 0 and margin >= min_margin,
     )
-
-
-def permutation_importance(
-    model: Any,
-    X: Any,
-    y: Any,
-    *,
-    scoring: str | Any,
-    n_repeats: int = 5,
-    random_state: int = 0,
-    feature_names: list[str] | None = None,
-) -> list[FeatureImportance]:
-    """Permutation importance of a fitted model (``sklearn.inspection``), most important first.
-
-    Feature names come from ``feature_names``, else from a DataFrame's columns, else ``x0, x1...``.
-    """
-    inspection = _require("sklearn.inspection")
-    raw = inspection.permutation_importance(
-        model, X, y, scoring=scoring, n_repeats=n_repeats, random_state=random_state
-    )
-    means = [float(v) for v in raw.importances_mean]
-    stds = [float(v) for v in raw.importances_std]
-    names = _feature_names(X, feature_names, len(means))
-    order = sorted(range(len(means)), key=lambda i: -means[i])
-    return [FeatureImportance(names[i], means[i], stds[i], rank) for rank, i in enumerate(order, 1)]
-
-
-def linear_coefficients(model: Any, feature_names: list[str]) -> dict[str, float]:
-    """The exact coefficients of a fitted single-output linear model, by feature.
-
-    A Pipeline's final step is used; its coefficients apply to the features that step sees (for
-    example after scaling), so ``feature_names`` names those. The intercept, when fitted, is
-    under ``"(intercept)"``.
-    """
-    estimator = model.steps[-1][1] if hasattr(model, "steps") else model
-    coef = getattr(estimator, "coef_", None)
-    if coef is None:
-        raise InvalidArgumentError(
-            f"linear_coefficients needs a fitted linear model with 'coef_'; "
-            f"{type(estimator).__name__} has none.",
-            argument="model",
-        )
-    np = _require("numpy")
-    values = np.asarray(coef, dtype=float)
-    if values.ndim == 2 and values.shape[0] == 1:
-        values = values[0]
-    if values.ndim != 1:
-        raise InvalidArgumentError(
-            f"linear_coefficients supports single-output models; 'coef_' has shape {coef.shape}.",
-            argument="model",
-        )
-    if len(feature_names) != len(values):
-        raise InvalidArgumentError(
-            f"The 'feature_names' parameter must name {len(values)} features. "
-            f"Got {len(feature_names)} instead.",
-            argument="feature_names",
-        )
-    result = {name: float(v) for name, v in zip(feature_names, values, strict=True)}
-    intercept = np.ravel(getattr(estimator, "intercept_", 0.0))
-    if intercept.size == 1:
-        result["(intercept)"] = float(intercept[0])
-    return result
 
 
 def _classification(
@@ -426,33 +358,9 @@ def _scores(np: Any, values: Any, length: int) -> Any:
     return array
 
 
-def _feature_names(X: Any, names: list[str] | None, count: int) -> list[str]:
-    if names is None:
-        columns = getattr(X, "columns", None)
-        names = [str(c) for c in columns] if columns is not None else None
-    names = names if names is not None else [f"x{i}" for i in range(count)]
-    if len(names) != count:
-        raise InvalidArgumentError(
-            f"The 'feature_names' parameter must name {count} features. Got {len(names)} instead.",
-            argument="feature_names",
-        )
-    return names
-
-
 def _plain(value: Any) -> Any:
     return value.item() if hasattr(value, "item") else value
 
 
 def _listify(row: Any) -> Any:
     return row if isinstance(row, dict) else list(row)
-
-
-def _require(module: str) -> Any:
-    try:
-        return importlib.import_module(module)
-    except ImportError:
-        raise MissingDependencyError(
-            f"Evaluation needs {module!r}: pip install 'loopline[sklearn]'.",
-            module=module,
-            extra="sklearn",
-        ) from None
