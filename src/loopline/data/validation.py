@@ -5,6 +5,9 @@ checks for freshness, row counts, relations and joint uniqueness) run with ``laz
 failure cases become :class:`Finding` values in a :class:`ValidationReport`. Bad data never raises:
 a missing column, a wrong type or a check that crashes on the data is a finding. Only a bad suite or
 an unsupported input type raises :class:`~loopline.errors.InvalidArgumentError`.
+
+Reading the input as a pandas frame and naming a column's logical type live in
+:mod:`loopline.data.frames`; :func:`to_pandas` and :func:`logical_type` are re-exported here.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ from loopline.data.checks import (
     UniqueCheck,
     parse_duration,
 )
+from loopline.data.frames import logical_type, to_pandas
 from loopline.data.suites import CheckSuite
 from loopline.errors import InvalidArgumentError
 
@@ -48,11 +52,6 @@ _OPS: dict[str, Callable[[Any, Any], Any]] = {
     ">=": operator.ge, "==": operator.eq, "!=": operator.ne,
 }  # fmt: skip
 _TAG = re.compile(r"^loopline#(\d+)$")
-_INFERRED = {
-    "string": "string", "integer": "integer", "floating": "float", "mixed-integer-float": "float",
-    "boolean": "boolean", "datetime": "datetime", "datetime64": "datetime", "date": "date",
-    "decimal": "decimal", "bytes": "binary", "timedelta": "duration", "timedelta64": "duration",
-}  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,70 +134,6 @@ def validate(
             run.plan(index, check)
     findings = run.execute()
     return ValidationReport(suite.name, findings, len(frame), int(time.time() * 1000))
-
-
-def to_pandas(data: Any) -> pd.DataFrame:
-    """A pandas view of ``data``; Arrow integers with nulls stay integers (nullable Int64)."""
-    import pandas as pd
-
-    kind = (type(data).__module__.split(".")[0], type(data).__name__)
-    if isinstance(data, pd.DataFrame):
-        frame = data
-    elif kind in (("polars", "DataFrame"), ("pyarrow", "Table")):
-        import pyarrow as pa
-
-        table = data.to_arrow() if kind[0] == "polars" else data
-        frame = table.to_pandas()
-        for i, fld in enumerate(table.schema):
-            if pa.types.is_integer(fld.type) and table.column(i).null_count:
-                big = pd.UInt64Dtype() if fld.type == pa.uint64() else pd.Int64Dtype()
-                frame[fld.name] = table.column(i).to_pandas(types_mapper=lambda _, d=big: d)
-    else:
-        raise InvalidArgumentError(
-            "validate takes a pandas or polars DataFrame or a pyarrow Table. "
-            f"Got {type(data).__name__} instead."
-        )
-    if not frame.columns.is_unique:
-        dup = frame.columns[frame.columns.duplicated()][0]
-        raise InvalidArgumentError(f"The table has the column name {dup!r} more than once.")
-    return frame
-
-
-def logical_type(series: pd.Series) -> str | None:
-    """The logical type (docs/datasets.md) of a column; None when it holds only nulls."""
-    import pandas as pd
-
-    dtype = series.dtype
-    if isinstance(dtype, pd.CategoricalDtype):
-        return logical_type(pd.Series(dtype.categories))
-    if isinstance(dtype, pd.StringDtype):
-        return "string"
-    if isinstance(dtype, pd.ArrowDtype):
-        return _arrow_type(dtype.pyarrow_dtype)
-    kinds = {"i": "integer", "u": "integer", "f": "float", "b": "boolean", "M": "datetime",
-             "m": "duration", "S": "binary"}  # fmt: skip
-    if dtype.kind in kinds:
-        return kinds[dtype.kind]
-    inferred = pd.api.types.infer_dtype(series, skipna=True)
-    return None if inferred == "empty" else _INFERRED.get(inferred, inferred)
-
-
-def _arrow_type(arrow: Any) -> str | None:
-    import pyarrow as pa
-
-    if pa.types.is_dictionary(arrow):
-        arrow = arrow.value_type
-    for kind, test in (
-        ("integer", pa.types.is_integer), ("float", pa.types.is_floating),
-        ("boolean", pa.types.is_boolean), ("datetime", pa.types.is_timestamp),
-        ("date", pa.types.is_date), ("duration", pa.types.is_duration),
-        ("decimal", pa.types.is_decimal), ("binary", pa.types.is_binary),
-        ("binary", pa.types.is_large_binary), ("string", pa.types.is_string),
-        ("string", pa.types.is_large_string), ("string", pa.types.is_string_view),
-    ):  # fmt: skip
-        if test(arrow):
-            return kind
-    return None if pa.types.is_null(arrow) else str(arrow)
 
 
 class _Run:
