@@ -205,7 +205,3 @@ class ModelRuntime:
 
 def _texts(values: list[Any]) -> bool:
     return any(isinstance(v, str) for v in values)
-
-
-def finite_or_none(value: float) -> float | None:
-    return value if math.isfinite(value) else None
