@@ -14,7 +14,7 @@ from typing import Any
 
 from loopline.errors import InvalidArgumentError
 
-__all__ = ["ColumnSpec", "Signature", "enforce", "infer_signature"]
+__all__ = ["ColumnSpec", "Signature", "enforce", "infer_signature", "missing_columns"]
 
 _NUMERIC = ("integer", "float", "boolean")
 # Which logical types a column of each declared type accepts at predict time.
@@ -126,6 +126,20 @@ def infer_signature(model_input: Any, model_output: Any = None) -> Signature:
     return Signature(inputs=_specs(model_input), outputs=outputs)
 
 
+def missing_columns(missing: list[str], *, field: str | None = None) -> InvalidArgumentError:
+    """The error for input lacking signature columns (``field``: the first missing one).
+
+    Examples:
+        >>> missing_columns(["age", "city"]).message
+        "The input lacks the column(s) ['age', 'city'] that the model's signature requires."
+    """
+    return InvalidArgumentError(
+        f"The input lacks the column(s) {missing} that the model's signature requires.",
+        field=missing[0] if field is None else field,
+        columns=missing,
+    )
+
+
 def enforce(signature: Signature, data: Any, *, strict_categories: bool = True) -> Any:
     """``data`` as a pandas DataFrame holding the signature's columns in its order.
 
@@ -140,11 +154,7 @@ def enforce(signature: Signature, data: Any, *, strict_categories: bool = True) 
     table = canonicalize(read_source(frame))
     missing = [c.name for c in signature.inputs if c.name not in table.column_names]
     if missing:
-        raise InvalidArgumentError(
-            f"The input lacks the column(s) {missing} that the model's signature requires.",
-            field="data",
-            columns=missing,
-        )
+        raise missing_columns(missing, field="data")
     for spec in signature.inputs:
         column = table.column(spec.name)
         actual = logical_type(column.type) if column.null_count < len(column) else spec.type

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from loopline.errors import InvalidArgumentError
 from loopline.modeling.compiled import compile_model, guarded, strip_feature_names
+from loopline.modeling.signature import missing_columns
 
 if TYPE_CHECKING:
     from loopline.modeling.logged import LoggedModel
@@ -155,11 +156,7 @@ class ChunkPredictor:
         """Refuse a chunk that lacks a signature column, naming every missing one."""
         missing = [c for c in self.columns if c not in table.column_names]
         if missing:
-            raise InvalidArgumentError(
-                f"The input lacks the column(s) {missing} that the model's signature requires.",
-                field=missing[0],
-                columns=missing,
-            )
+            raise missing_columns(missing)
 
     def features(self, table: Any) -> Any:
         """What the model takes: a float64 array (numeric) or the enforced DataFrame."""

@@ -14,7 +14,7 @@ import os
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -62,21 +62,28 @@ def _progress(enabled: bool, total: int | None, label: str) -> Any:
     return progress, task
 
 
+def _in_order(futures: Iterator[Any], ahead: int) -> Iterator[tuple[Any, int]]:
+    """The futures' results in submission order, at most ``ahead`` + 1 of them in flight (the
+    next one is taken from ``futures``, i.e. submitted, only as an earlier result is read)."""
+    window: deque[Any] = deque()
+    try:
+        for future in futures:
+            window.append(future)
+            if len(window) > ahead:
+                yield window.popleft().result()
+        while window:
+            yield window.popleft().result()
+    finally:
+        for future in window:
+            future.cancel()
+
+
 def _local(
     job: Job, predictor: ChunkPredictor, chunks: Iterator[Any], workers: int
 ) -> Iterator[tuple[Any, int]]:
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="loopline-score") as pool:
-        window: deque[Future[tuple[Any, int]]] = deque()
-        try:
-            for table in chunks:
-                window.append(pool.submit(score_chunk, job, predictor, table, now_ms()))
-                if len(window) > workers:
-                    yield window.popleft().result()
-            while window:
-                yield window.popleft().result()
-        finally:
-            for future in window:
-                future.cancel()
+        submitted = (pool.submit(score_chunk, job, predictor, t, now_ms()) for t in chunks)
+        yield from _in_order(submitted, workers)
 
 
 def _dask_task(job: Job, predictor: ChunkPredictor, table: Any) -> tuple[Any, int]:
@@ -98,17 +105,8 @@ def _dask(
     with Client(address, set_as_default=False) as client:  # type: ignore[no-untyped-call]
         workers = max(1, len(client.scheduler_info().get("workers", {})))
         shared = client.scatter(predictor, broadcast=True, hash=False)
-        window: deque[Any] = deque()
-        try:
-            for table in chunks:
-                window.append(client.submit(_dask_task, job, shared, table, pure=False))
-                if len(window) > 2 * workers:
-                    yield window.popleft().result()
-            while window:
-                yield window.popleft().result()
-        finally:
-            for future in window:
-                future.cancel()
+        submitted = (client.submit(_dask_task, job, shared, t, pure=False) for t in chunks)
+        yield from _in_order(submitted, 2 * workers)
 
 
 def run_chunks(

@@ -40,21 +40,14 @@ class Services:
 
 
 @dataclass(frozen=True, slots=True)
-class ScoreSummary:
-    """What :func:`score` did when it wrote its output somewhere (else it returns the table)."""
+class ScoreSummary(RunStats):
+    """What :func:`score` did when it wrote its output somewhere (else it returns the table):
+    the run's counts and seconds (:class:`RunStats`), where it wrote, and what scored."""
 
     output: str
     model_name: str
     model_version: int
     deployment: str
-    rows: int
-    logged: int
-    chunks: int
-    seconds: float
-
-    @property
-    def rows_per_second(self) -> float:
-        return self.rows / self.seconds if self.seconds > 0 else 0.0
 
 
 def resolve_policy(policy: Any) -> DecisionPolicy | None:
@@ -165,8 +158,8 @@ def score(
 
 
 def _summary(where: str, name: str, version: int, deployment: str, stats: RunStats) -> Any:
-    return ScoreSummary(where, name, version, deployment, stats.rows, stats.logged,
-                        stats.chunks, stats.seconds)  # fmt: skip
+    return ScoreSummary(stats.rows, stats.logged, stats.chunks, stats.seconds,
+                        where, name, version, deployment)  # fmt: skip
 
 
 def _empty(predictor: ChunkPredictor, job: Job) -> Any:

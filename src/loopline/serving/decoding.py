@@ -18,6 +18,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from loopline.errors import InvalidArgumentError
+from loopline.modeling.signature import missing_columns
 
 if TYPE_CHECKING:
     from loopline.modeling.signature import Signature
@@ -106,11 +107,7 @@ class InputDecoder:
     def _present(self, rows: list[dict[str, Any]]) -> list[str]:
         missing = [c for c in self.columns if any(c not in row for row in rows)]
         if missing:
-            raise InvalidArgumentError(
-                f"The input lacks the column(s) {missing} that the model's signature requires.",
-                field=missing[0],
-                columns=missing,
-            )
+            raise missing_columns(missing)
         return list(self.columns)
 
     def from_columns(self, columns: Any, field: str = "inputs") -> Any:
@@ -119,11 +116,7 @@ class InputDecoder:
             raise _fail(f"{field!r} must be a non-empty object of column lists.", field)
         missing = [c for c in self.columns if c not in columns]
         if missing:
-            raise InvalidArgumentError(
-                f"The input lacks the column(s) {missing} that the model's signature requires.",
-                field=missing[0],
-                columns=missing,
-            )
+            raise missing_columns(missing)
         lengths = set()
         for c in self.columns:
             value = columns[c]
@@ -160,11 +153,7 @@ class InputDecoder:
         positions = {c: i for i, c in enumerate(columns)}
         missing = [c for c in self.columns if c not in positions]
         if missing:
-            raise InvalidArgumentError(
-                f"The input lacks the column(s) {missing} that the model's signature requires.",
-                field=missing[0],
-                columns=missing,
-            )
+            raise missing_columns(missing)
         order = [positions[c] for c in self.columns]
         if order == list(range(width)):
             return self._array(data)
