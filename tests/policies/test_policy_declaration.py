@@ -293,3 +293,19 @@ def test_a_policy_pickles_by_its_declaration_even_after_deciding() -> None:
     copy = pickle.loads(pickle.dumps(PYTHON))
     assert copy == PYTHON
     assert copy.decide([[0.8, 0.2]], row, request_keys=["k"]).to_rows() == before
+
+
+def test_a_yaml_policy_file_without_pyyaml_names_the_extra(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sys
+
+    from loopline.errors import MissingDependencyError
+    from loopline.policies.loading import read_policy_file
+
+    path = tmp_path / "policy.yaml"
+    path.write_text("name: loans\n", encoding="utf-8")
+    assert read_policy_file(path) == {"name": "loans"}
+    monkeypatch.setitem(sys.modules, "yaml", None)  # as if pyyaml were not installed
+    with pytest.raises(MissingDependencyError, match=r"loopline\[data\]"):
+        read_policy_file(path)

@@ -17,7 +17,6 @@ from rich.table import Table
 from loopline.cli import JsonOption, PageTokenOption, UriOption, open_client, render
 from loopline.cli.experiments import parse_tags
 from loopline.entities.deployments import Deployment
-from loopline.errors import InvalidArgumentError
 
 __all__ = ["app"]
 
@@ -59,28 +58,10 @@ def _actor() -> str:
     return os_user()
 
 
-def _policy_file(path: Path) -> dict[str, Any]:
-    """A decision policy mapping from a .json or .yaml/.yml file."""
-    try:
-        raw = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise InvalidArgumentError(f"Cannot read {path}: {exc.strerror}.", field="policy") from None
-    try:
-        if path.suffix.lower() in (".yaml", ".yml"):
-            import yaml
+def _policy_file(path: Path | None) -> dict[str, Any] | None:
+    from loopline.policies.loading import read_policy_file
 
-            data = yaml.safe_load(raw)
-        else:
-            data = json.loads(raw)
-    except Exception as exc:  # yaml.YAMLError or ValueError: both mean "not this format"
-        kind = "YAML" if path.suffix.lower() in (".yaml", ".yml") else "JSON"
-        raise InvalidArgumentError(f"{path} is not valid {kind}: {exc}", field="policy") from None
-    if not isinstance(data, dict):
-        raise InvalidArgumentError(
-            f"{path} must hold a decision policy (a mapping); it holds {type(data).__name__}.",
-            field="policy",
-        )
-    return data
+    return None if path is None else read_policy_file(path)
 
 
 def _challenger(
@@ -142,7 +123,7 @@ def create(
 ) -> None:
     """Create a deployment of MODEL_URI (its URIs must name existing versions)."""
     made = open_client(uri).deployments.create_deployment(
-        name, model_uri, policy=_policy_file(policy) if policy is not None else None,
+        name, model_uri, policy=_policy_file(policy),
         logging=logging, challenger=_challenger(challenger, mode, share, sticky_key),
         description=description, tags=parse_tags(tag), actor=_actor(),
     )  # fmt: skip
@@ -223,7 +204,7 @@ def update(
     if model_uri is not None:
         changes["model_uri"] = model_uri
     if policy is not None or no_policy:
-        changes["policy"] = _policy_file(policy) if policy is not None else None
+        changes["policy"] = _policy_file(policy)
     if logging is not None:
         changes["logging"] = logging
     if challenger is not None or no_challenger:

@@ -35,7 +35,7 @@ Examples:
 """
 
 from loopline.policies.batch import Decision, DecisionBatch
-from loopline.policies.model import DecisionPolicy
+from loopline.policies.model import DecisionPolicy, resolve_policy
 from loopline.policies.outliers import outlier_bounds
 from loopline.policies.parts import (
     Band,
@@ -61,4 +61,5 @@ __all__ = [
     "Routing",
     "Thresholds",
     "outlier_bounds",
+    "resolve_policy",
 ]

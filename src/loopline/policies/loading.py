@@ -8,7 +8,7 @@ from typing import Any
 
 from loopline.errors import InvalidArgumentError, MissingDependencyError
 
-__all__ = ["canonical_json", "dump_yaml", "load_yaml"]
+__all__ = ["canonical_json", "dump_yaml", "load_yaml", "read_policy_file"]
 
 
 def canonical_json(spec: Any) -> str:
@@ -42,6 +42,37 @@ def load_yaml(text_or_path: str | Path) -> Any:
     if spec is not None and not isinstance(spec, dict):
         raise InvalidArgumentError(f"policy: expected a YAML mapping, got {type(spec).__name__}")
     return spec
+
+
+def read_policy_file(path: Path) -> dict[str, Any]:
+    """The decision policy mapping in a file: JSON for ``.json``, YAML for any other name
+    (``.yaml``, ``.yml``; YAML reads JSON too). Refuses an unreadable file, a document that does
+    not parse and one that is not a mapping.
+
+    Examples:
+        >>> import tempfile
+        >>> path = Path(tempfile.mkdtemp()) / "policy.json"
+        >>> _ = path.write_text('{"name": "loans"}')
+        >>> read_policy_file(path)
+        {'name': 'loans'}
+    """
+    try:
+        raw = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise InvalidArgumentError(f"Cannot read {path}: {exc.strerror}.", field="policy") from None
+    yaml_file = path.suffix.lower() != ".json"
+    parse = _yaml().safe_load if yaml_file else json.loads
+    try:
+        data = parse(raw)
+    except Exception as exc:  # yaml.YAMLError or ValueError: both mean "not this format"
+        kind = "YAML" if yaml_file else "JSON"
+        raise InvalidArgumentError(f"{path} is not valid {kind}: {exc}", field="policy") from None
+    if not isinstance(data, dict):
+        raise InvalidArgumentError(
+            f"{path} must hold a decision policy (a mapping); it holds {type(data).__name__}.",
+            field="policy",
+        )
+    return data
 
 
 def dump_yaml(spec: Any) -> str:

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from loopline.errors import InvalidArgumentError
 from loopline.policies.conditions import condition_fields, invalid
-from loopline.policies.loading import canonical_json, dump_yaml, load_yaml
+from loopline.policies.loading import canonical_json, dump_yaml, load_yaml, read_policy_file
 from loopline.policies.validation import normalize_policy
 
 if TYPE_CHECKING:
@@ -23,7 +23,7 @@ if TYPE_CHECKING:
         Thresholds,
     )
 
-__all__ = ["DecisionPolicy"]
+__all__ = ["DecisionPolicy", "resolve_policy"]
 
 _PARTS = ("thresholds", "routing", "next_best_action", "outliers", "control")
 
@@ -223,3 +223,33 @@ class DecisionPolicy:
         parts = [k for k in _PARTS if k in self._spec]
         label = f" {self.name!r}" if self.name else ""
         return f"<DecisionPolicy{label} {'+'.join(parts) or 'empty'} version={self._version[:12]}>"
+
+
+def resolve_policy(policy: Any) -> DecisionPolicy | None:
+    """A DecisionPolicy from a policy, a dict, a ``.json``/``.yaml`` file path or YAML text; or
+    None for None (what the SDK, bulk scoring and the CLI accept as ``policy``).
+
+    Examples:
+        >>> policy = resolve_policy({"name": "loans"})
+        >>> policy.to_dict()["name"]
+        'loans'
+        >>> resolve_policy(None) is None
+        True
+    """
+    if policy is None or isinstance(policy, DecisionPolicy):
+        return policy
+    if isinstance(policy, Mapping):
+        return DecisionPolicy.from_dict(policy)
+    if isinstance(policy, Path) or (
+        isinstance(policy, str)
+        and "\n" not in policy
+        and policy.lower().endswith((".json", ".yaml", ".yml"))
+    ):
+        return DecisionPolicy.from_dict(read_policy_file(Path(policy)))
+    if isinstance(policy, str):
+        return DecisionPolicy.from_yaml(policy)
+    raise InvalidArgumentError(
+        "The 'policy' parameter must be a DecisionPolicy, a dict, or a YAML or JSON file. "
+        f"Got {type(policy).__name__} instead.",
+        field="policy",
+    )

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from loopline.errors import InvalidArgumentError, InvalidStateError
+from loopline.policies.model import resolve_policy
 from loopline.scoring.chunks import Job
 from loopline.scoring.predictor import ChunkPredictor
 from loopline.scoring.run import RunStats, run_chunks
@@ -22,7 +23,6 @@ from loopline.scoring.sources import open_input
 
 if TYPE_CHECKING:
     from loopline.deploy import DeploymentService
-    from loopline.policies import DecisionPolicy
     from loopline.registry.service import RegistryService
     from loopline.release.service import ReleaseService
 
@@ -48,30 +48,6 @@ class ScoreSummary(RunStats):
     model_name: str
     model_version: int
     deployment: str
-
-
-def resolve_policy(policy: Any) -> DecisionPolicy | None:
-    """A DecisionPolicy from a policy, a dict, a YAML/JSON file path or YAML text; or None."""
-    from loopline.policies import DecisionPolicy
-
-    if policy is None or isinstance(policy, DecisionPolicy):
-        return policy
-    if isinstance(policy, dict):
-        return DecisionPolicy.from_dict(policy)
-    if isinstance(policy, str | Path):
-        path = Path(policy)
-        if path.suffix.lower() == ".json":
-            import json
-
-            if not path.is_file():
-                raise InvalidArgumentError(f"policy: no file at {str(path)!r}", field="policy")
-            return DecisionPolicy.from_dict(json.loads(path.read_text(encoding="utf-8")))
-        return DecisionPolicy.from_yaml(path if isinstance(policy, Path) else policy)
-    raise InvalidArgumentError(
-        "The 'policy' parameter must be a DecisionPolicy, a dict, or a YAML or JSON file. "
-        f"Got {type(policy).__name__} instead.",
-        field="policy",
-    )
 
 
 def load_predictor(
