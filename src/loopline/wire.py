@@ -1,4 +1,5 @@
-"""JSON encoding shared by the server and the remote client.
+"""JSON encoding shared by the server and the remote client, and the HTTP status of each
+error code (the REST API's and the inference server's answers).
 
 JSON has no NaN or infinity, and metric series keep them as values: they travel as the strings
 ``"NaN"``, ``"Infinity"`` and ``"-Infinity"`` (as in protobuf's JSON mapping, which MLflow uses).
@@ -28,6 +29,7 @@ __all__ = [
     "PARQUET_MEDIA_TYPE",
     "PARQUET_META_DESCRIPTION",
     "PARQUET_META_TAGS",
+    "STATUS_BY_CODE",
     "decode_dataset",
     "decode_dataset_version",
     "decode_experiment",
@@ -48,6 +50,24 @@ __all__ = [
     "encode_run_info",
     "encode_run_input",
 ]
+
+
+STATUS_BY_CODE: dict[str, int] = {
+    "INVALID_ARGUMENT": 400,
+    "INVALID_FILTER": 400,
+    "UNSAFE_PATH": 400,
+    "UNAUTHENTICATED": 401,
+    "PERMISSION_DENIED": 403,
+    "NOT_FOUND": 404,
+    "ALREADY_EXISTS": 409,
+    "CONFLICT": 409,
+    "INVALID_STATE": 409,
+    "VALIDATION_FAILED": 409,
+    "MISSING_DEPENDENCY": 501,
+    "CONNECTION_FAILED": 502,
+    "STORAGE_ERROR": 503,
+}
+"""The HTTP status answering each :class:`~loopline.errors.LooplineError` code."""
 
 
 def encode_float(value: float) -> float | str:

@@ -16,24 +16,10 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from loopline.errors import LooplineError
+from loopline.wire import STATUS_BY_CODE
 
 __all__ = ["STATUS_BY_CODE", "error_response", "install_error_handlers"]
 
-STATUS_BY_CODE = {
-    "INVALID_ARGUMENT": 400,
-    "INVALID_FILTER": 400,
-    "UNSAFE_PATH": 400,
-    "UNAUTHENTICATED": 401,
-    "PERMISSION_DENIED": 403,
-    "NOT_FOUND": 404,
-    "ALREADY_EXISTS": 409,
-    "CONFLICT": 409,
-    "INVALID_STATE": 409,
-    "VALIDATION_FAILED": 409,
-    "MISSING_DEPENDENCY": 501,
-    "CONNECTION_FAILED": 502,
-    "STORAGE_ERROR": 503,
-}
 _logger = logging.getLogger("loopline.server")
 _HTTP_CODES = {404: "NOT_FOUND", 405: "INVALID_ARGUMENT", 401: "UNAUTHENTICATED"}
 

@@ -35,6 +35,7 @@ from loopline.serving.http import Answer, HttpError, dumps, error, loads, ok
 from loopline.serving.outcomes import decode_outcomes
 from loopline.serving.runtime import ModelRuntime
 from loopline.serving.sink import EventLogs
+from loopline.wire import STATUS_BY_CODE
 
 __all__ = ["ServingApp", "create_serving_app"]
 
@@ -140,8 +141,8 @@ class ServingApp:
             body_doc = exc.body if exc.body is not None else {"error": exc.message}
             content = body_doc if isinstance(body_doc, bytes) else dumps(body_doc)
             answer = Answer(exc.status, content, exc.content_type)
-        except LooplineError as exc:  # the event log failing to store is the server's trouble
-            answer = error(503 if exc.code == "STORAGE_ERROR" else 400, exc.message)
+        except LooplineError as exc:  # as the REST API answers it (storage failing: 503)
+            answer = error(STATUS_BY_CODE.get(exc.code, 400), exc.message)
         except Exception:
             log.exception("serving: %s %s failed", method, path)
             answer = error(500, "The server failed to answer this request; see its log.")
@@ -349,13 +350,9 @@ def _explain(runtime: Any, batch: Any, explainer: str = "builtin") -> list[dict[
 
     if not runtime.numeric:
         raise HttpError(400, "Explanations need a model whose inputs are all numeric.")
-    try:
-        return explain(runtime.estimator, batch, runtime.columns, runtime.means,
-                       explainer=explainer)  # fmt: skip
-    except LooplineError as exc:
-        if exc.code == "MISSING_DEPENDENCY":  # the server lacks an optional extra
-            raise HttpError(501, exc.message) from None
-        raise
+    # a missing optional extra (shap) answers 501, as every LooplineError: wire.STATUS_BY_CODE
+    return explain(runtime.estimator, batch, runtime.columns, runtime.means,
+                   explainer=explainer)  # fmt: skip
 
 
 def error_ready() -> Answer:
