@@ -279,15 +279,18 @@ class ServingApp:
         content_type = _header_text(scope, b"content-type")
         query = scope.get("query_string", b"").decode("latin-1")
         asked: list[bool] = []
-        document: Any = None
+        parsed: Any = None  # a JSON body is parsed once, for every runtime that scores it
+        if content_type is not None and "json" in content_type.lower():
+            with contextlib.suppress(HttpError):  # decode_invocations reports it
+                parsed = loads(body)
         sticky = getattr(endpoint.challenger, "sticky_key", None)
-        if sticky and content_type is not None and "json" in content_type.lower():
-            with contextlib.suppress(HttpError):
-                document = loads(body)  # for the canary's sticky key only
+        document = parsed if sticky else None  # for the canary's sticky key only
 
         def decode(runtime: ModelRuntime) -> pipeline.Decoded:
             try:
-                decoded, proba = mlflow.decode_invocations(runtime, content_type, body, query)
+                decoded, proba = mlflow.decode_invocations(
+                    runtime, content_type, body, query, document=parsed
+                )
             except LooplineError as exc:
                 raise mlflow.bad_request(exc.message) from None
             if not asked:

@@ -63,18 +63,27 @@ def _content_type(header: str | None) -> str:
 
 
 def decode_invocations(
-    runtime: ModelRuntime, content_type: str | None, body: bytes, query: str
+    runtime: ModelRuntime,
+    content_type: str | None,
+    body: bytes,
+    query: str,
+    *,
+    document: Any = None,
 ) -> tuple[Decoded, bool]:
-    """The decoded ``/invocations`` request and whether probabilities were asked for."""
+    """The decoded ``/invocations`` request and whether probabilities were asked for.
+
+    ``document``: the JSON body when the caller has parsed it already (not parsed again).
+    """
     mime = _content_type(content_type)
     proba = "output=proba" in query.split("&")
     if mime == "text/csv":
         records = _csv(runtime, body)
         return Decoded(runtime.from_rows(records, "csv"), records), proba
-    try:
-        document = loads(body)
-    except HttpError as exc:
-        raise bad_request(exc.message) from None
+    if document is None:
+        try:
+            document = loads(body)
+        except HttpError as exc:
+            raise bad_request(exc.message) from None
     if not isinstance(document, dict):
         raise bad_request(
             "The JSON body must be an object with exactly one of the keys "
