@@ -26,6 +26,7 @@ from loopline.entities import (
 )
 
 __all__ = [
+    "MAX_OUTCOMES",
     "PARQUET_MEDIA_TYPE",
     "PARQUET_META_DESCRIPTION",
     "PARQUET_META_TAGS",
@@ -51,6 +52,10 @@ __all__ = [
     "encode_run_input",
 ]
 
+
+MAX_OUTCOMES = 10_000
+"""Outcomes one ``POST /outcomes`` call takes (REST API and inference server; the SDK sends
+longer lists in calls of this size)."""
 
 STATUS_BY_CODE: dict[str, int] = {
     "INVALID_ARGUMENT": 400,

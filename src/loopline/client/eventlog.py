@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from loopline.entities.eventlog import OutcomeRecord
+from loopline.wire import MAX_OUTCOMES
 
 if TYPE_CHECKING:
     from loopline.client.remote import RemoteTracking
@@ -30,7 +31,6 @@ if TYPE_CHECKING:
 
 __all__ = ["log_outcomes", "open_predictions", "outcome_history", "read_predictions"]
 
-_CHUNK = 10_000
 _logs: dict[Path, EventLog] = {}
 _lock = threading.Lock()
 
@@ -79,8 +79,8 @@ def log_outcomes(records: Any) -> int:
     rows = [_as_dict(row) for row in as_rows(records)]
     encode_outcomes(rows)  # the local checks and messages, before anything is sent
     backend = _remote()
-    for begin in range(0, len(rows), _CHUNK):
-        backend._call("POST", "/api/outcomes", json=rows[begin : begin + _CHUNK])
+    for begin in range(0, len(rows), MAX_OUTCOMES):
+        backend._call("POST", "/api/outcomes", json=rows[begin : begin + MAX_OUTCOMES])
     return len(rows)
 
 

@@ -11,10 +11,10 @@ from __future__ import annotations
 from typing import Any
 
 from loopline.serving.http import HttpError
+from loopline.wire import MAX_OUTCOMES
 
 __all__ = ["MAX_OUTCOMES", "decode_outcomes"]
 
-MAX_OUTCOMES = 10_000
 _FIELDS = ("prediction_id", "timestamp", "label", "value", "accepted", "source")
 
 

@@ -21,11 +21,11 @@ from loopline.entities.auth import Role
 from loopline.eventlog import EventLog
 from loopline.eventlog.schema import require_pyarrow
 from loopline.server.auth import Actor, require_role
+from loopline.wire import MAX_OUTCOMES
 
 __all__ = ["ARROW_STREAM", "MAX_OUTCOMES", "OutcomeIn", "event_log", "router"]
 
 ARROW_STREAM = "application/vnd.apache.arrow.stream"
-MAX_OUTCOMES = 10_000
 router = APIRouter(prefix="/api", tags=["eventlog"])
 
 
