@@ -8,14 +8,14 @@ kill switch, and logging predictions to the event log as the deployment says.
 
 from __future__ import annotations
 
-import gc
-import importlib
-import importlib.util
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from loopline.cli import UriOption, open_client, render
+
+if TYPE_CHECKING:
+    from loopline.serving.app import ServingApp
 
 __all__ = ["serve"]
 
@@ -38,26 +38,19 @@ def serve(
     Protocols: Open Inference Protocol v2 (/v2/...), MLflow (/invocations) and
     /deployments/NAME/predict. See docs/serving.md.
     """
-    # Start-up imports ~2,500 modules (the store, scikit-learn, skops, pyarrow): the cyclic GC
-    # would scan them again and again for no garbage (~0.45 s). Collect once at the end and
-    # freeze what start-up made, so later collections skip it too. scikit-learn and skops (the
-    # sklearn flavor's loader) are imported first: measured ~0.25 s faster than after the store
-    # (decision 44).
-    gc.disable()
-    try:
-        if importlib.util.find_spec("skops") is not None:
-            _warm_up_sklearn()
-        from loopline.serving.server import adhoc_app, bind, deployments_app, uvicorn_server
+    from loopline.serving.startup import prepared
+
+    def build() -> ServingApp:
+        from loopline.serving.server import adhoc_app, deployments_app
 
         client = open_client(uri)
         if model_uri is None:
-            app = deployments_app(client, client.settings)
-        else:
-            app = adhoc_app(client, model_uri, client.settings)
-    finally:
-        gc.enable()
-    gc.collect()
-    gc.freeze()
+            return deployments_app(client, client.settings)
+        return adhoc_app(client, model_uri, client.settings)
+
+    app = prepared(build)
+    from loopline.serving.server import bind, uvicorn_server
+
     sock = bind(host, port)
     shown_host = f"[{host}]" if ":" in host else host
     url = f"http://{shown_host}:{sock.getsockname()[1]}"
@@ -85,35 +78,3 @@ def serve(
     finally:
         sock.close()
     typer.echo("stopped")
-
-
-# skops walks every sklearn package once (``all_estimators``), which imports scikit-learn's
-# vendored ``sklearn.externals.array_api_compat.dask`` and with it dask.array (~0.25 s). Nothing
-# served needs it and the walk skips a package whose import fails, so dask is hidden while it
-# runs (the trusted-types list is the same: 208 names). Only dask: array_api_compat's checks
-# look up "dask.array" (never set here); hiding torch this way breaks scipy's
-# ``is_torch_array``, which reads ``sys.modules["torch"]``.
-_ARRAY_LIBRARIES = ("dask",)
-
-
-def _warm_up_sklearn() -> None:
-    """Import scikit-learn and skops first, without the optional array libraries.
-
-    Examples:
-        >>> import sys
-        >>> _warm_up_sklearn()
-        >>> "skops.io" in sys.modules and sys.modules.get("dask", "unset") is not None
-        True
-    """
-    import sys
-
-    hidden = [name for name in _ARRAY_LIBRARIES if name not in sys.modules]
-    for name in hidden:
-        sys.modules[name] = None  # type: ignore[assignment]  # import fails: ImportError
-    try:
-        for module in ("sklearn.base", "skops.io"):  # a warm-up, not a use: by name
-            importlib.import_module(module)
-    finally:
-        for name in hidden:
-            if sys.modules.get(name, 0) is None:
-                del sys.modules[name]
